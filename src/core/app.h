@@ -1,0 +1,28 @@
+/*
+ * app.h: the application context every handler receives. It ties the
+ * parts together: configuration, the store, and (in later issues) the job
+ * executor and the chat delivery worker. It holds no request state.
+ *
+ * Ownership: app_open() creates everything an app owns; app_close()
+ * releases it (accepts NULL).
+ */
+#ifndef SO_CORE_APP_H
+#define SO_CORE_APP_H
+
+#include "core/config.h"
+
+struct store;
+
+struct app {
+	struct config cfg;      /* owned */
+	struct store *store;    /* owned */
+	char *secret_key;       /* server secret (hex), from <data_dir>/secret.key */
+};
+
+/* Takes ownership of *cfg (leaves it zeroed). Creates data_dir and
+ * repos_dir (mode 0700), loads or creates the secret key, opens the
+ * store. */
+int app_open(struct app **out, struct config *cfg);
+void app_close(struct app *app);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * config.h: the server's configuration: defaults, a YAML file, environment
+ * overrides and command-line flags, applied in that order (later wins).
+ *
+ * Design: struct config is plain data with every field set to its default
+ * by config_init(). config_load_file() reads a YAML file with libfyaml and
+ * rejects unknown keys and wrong types with "FILE:LINE:COL: message" (as
+ * h2o reports configuration errors). config_apply_env() reads SLASHOPS_*
+ * variables. Flags are applied by the CLI (cli/serve.c) by assigning
+ * fields, then config_finish() derives dependent values (external_url from
+ * the listen address, paths under data_dir) and validates the whole.
+ * docs/CONFIGURATION.md lists every key; keep the two in step.
+ *
+ * Ownership: the struct owns its strings; config_dispose() frees them.
+ */
+#ifndef SO_CORE_CONFIG_H
+#define SO_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+	/* server: */
+	char *listen_addr;          /* server.listen: "127.0.0.1:8080" is split into addr+port */
+	uint16_t listen_port;
+	char *external_url;         /* server.external_url; default http://<listen> */
+	unsigned max_connections;   /* server.max_connections: 512 */
+	unsigned connection_timeout_s; /* server.connection_timeout: 60 */
+	size_t max_body_bytes;      /* server.max_body_bytes: 1 MiB (JSON/form bodies) */
+	size_t max_header_bytes;    /* server.max_header_bytes: 32 KiB */
+	double drain_timeout_s;     /* server.drain_timeout: 10 */
+	/* storage: */
+	char *data_dir;             /* data_dir: "./data" */
+	char *store_url;            /* store.url: default "sqlite:<data_dir>/slashops.db" */
+	char *repos_dir;            /* derived: <data_dir>/repositories */
+	/* git: */
+	char *git_http_backend;     /* git.http_backend: found via `git --exec-path` */
+	uint64_t max_push_bytes;    /* git.max_push_bytes: 2 GiB (streamed, never buffered) */
+	/* auth: */
+	unsigned session_ttl_s;     /* auth.session_ttl: 7 days */
+	/* log: */
+	char *log_level;            /* log.level: "info" */
+};
+
+void config_init(struct config *cfg);
+/* SO_EINVALID with "FILE:LINE:COL: message" in error_msg(). */
+int config_load_file(struct config *cfg, const char *path);
+/* Same, from bytes in memory (name is used in messages). For fuzzing. */
+int config_load_bytes(struct config *cfg, const char *name, const char *data, size_t len);
+int config_apply_env(struct config *cfg);
+/* Parses "host:port", "[::1]:port" or ":port" into listen_addr/port. */
+int config_set_listen(struct config *cfg, const char *value);
+int config_finish(struct config *cfg);
+void config_dispose(struct config *cfg); /* accepts NULL */
+
+#endif
