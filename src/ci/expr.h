@@ -65,6 +65,13 @@ int ci_expr_eval(const char *expr, ci_var_lookup_fn lookup, void *cls,
  * SO_EINVALID with "invalid expression syntax". */
 int ci_expr_validate(const char *expr);
 
+/* The statement's value as Ruby's inspect would show it: nil, true,
+ * false, "text" (no escaping) or /re/flags, for tests and `slashops lint`
+ * diagnostics. Returns 0 with *out malloc'd (caller frees), or
+ * SO_EINVALID. */
+int ci_expr_inspect(const char *expr, ci_var_lookup_fn lookup, void *cls,
+	char **out);
+
 /* A short description of why the last statement compiled on this thread
  * was refused (GitLab's internal reason, e.g. "Unknown lexeme found!"),
  * for logs and tests; "" when none. Borrowed, thread-local. */
