@@ -57,7 +57,7 @@ enum http_route_flags {
 
 struct http_route {
 	const char *method;    /* "GET", "POST", ...; NULL matches any method */
-	const char *pattern;   /* see above; "/-/health", "/api/v4/users/:id", "/*rest" */
+	const char *pattern;   /* see above: "/-/health", "/api/v4/users/:id", a final "*rest" */
 	http_handler_fn handler;
 	unsigned flags;
 };
