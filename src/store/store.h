@@ -92,6 +92,10 @@ int store_user_set_password(struct store *st, int64_t id, const char *password_h
 int store_user_set_admin(struct store *st, int64_t id, bool is_admin);
 int store_user_touch_activity(struct store *st, int64_t id);
 int store_user_count(struct store *st, int64_t *out);
+/* Deletes the user with their tokens, sessions and memberships, and their
+ * personal (kind "user") namespace with its projects. Groups they created
+ * stay (owner_id becomes 0). SO_ENOTFOUND when missing. */
+int store_user_delete(struct store *st, int64_t id);
 void store_user_free(struct store_user *u);
 void store_user_list_free(struct store_user **list);
 

@@ -1,0 +1,1619 @@
+/*
+ * sqlite.c: the SQLite backend of the store (the only file that includes
+ * sqlite3.h).
+ *
+ * Design:
+ * - Connections: a small pool (up to POOL_MAX, opened lazily) guarded by a
+ *   mutex and a condition variable; a call borrows one connection for its
+ *   whole duration, so many threads read at once (WAL readers never block
+ *   each other or the writer). An in-memory database is private to its
+ *   connection, so ":memory:" uses a pool of exactly one.
+ * - Every connection runs with foreign_keys=ON, synchronous=FULL and a
+ *   busy_timeout; the database file is in WAL mode. With synchronous=FULL
+ *   every COMMIT fsyncs the WAL before returning, so a write that returned
+ *   0 survives kill -9 (and power loss).
+ * - Writes: BEGIN IMMEDIATE ... COMMIT, one transaction per public call.
+ *   Writers of this process also take write_mu first, so they queue on a
+ *   mutex instead of spinning in SQLite's busy handler; other processes
+ *   (e.g. an admin CLI next to the server) are covered by busy_timeout.
+ * - Statements: every SQL text is an entry of the ST_* table below,
+ *   prepared once per connection on first use (SQLITE_PREPARE_PERSISTENT)
+ *   and reset + unbound after each use (stmt_done). Values are always bound.
+ * - Uniqueness: inside the write transaction we look for the conflicting
+ *   row first to name the right field in GitLab's words ("Username has
+ *   already been taken"); a UNIQUE failure that still slips through (another
+ *   process) is mapped from the constraint's columns by unique_message().
+ * - Schema: the numbered `migrations` array, applied at open in one
+ *   transaction and recorded in PRAGMA user_version. Never edit a shipped
+ *   migration; append a new one.
+ */
+#include "store/store_backend.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define POOL_MAX 8
+#define BUSY_TIMEOUT_MS 5000
+/* store_token_touch skips the write when last_used_at is this recent. */
+#define TOKEN_TOUCH_SECONDS 60
+
+/* ---- schema ---- */
+
+struct migration {
+	int version;
+	const char *sql;
+};
+
+static const struct migration migrations[] = {
+	{ 1,
+	  "CREATE TABLE users ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " username TEXT NOT NULL COLLATE NOCASE,"
+	  " email TEXT NOT NULL COLLATE NOCASE,"
+	  " name TEXT NOT NULL,"
+	  " password_hash TEXT,"
+	  " is_admin INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),"
+	  " state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+	  " created_at TEXT NOT NULL,"
+	  " last_activity_on TEXT,"
+	  " UNIQUE (username),"
+	  " UNIQUE (email));"
+	  "CREATE TABLE namespaces ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " name TEXT NOT NULL,"
+	  " path TEXT NOT NULL COLLATE NOCASE,"
+	  " full_path TEXT NOT NULL COLLATE NOCASE,"
+	  " kind TEXT NOT NULL CHECK (kind IN ('user', 'group')),"
+	  " owner_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	  " parent_id INTEGER REFERENCES namespaces(id) ON DELETE CASCADE,"
+	  " created_at TEXT NOT NULL,"
+	  " UNIQUE (full_path));"
+	  "CREATE INDEX namespaces_owner_id ON namespaces(owner_id);"
+	  "CREATE INDEX namespaces_parent_id ON namespaces(parent_id);"
+	  "CREATE TABLE projects ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " namespace_id INTEGER NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,"
+	  " name TEXT NOT NULL,"
+	  " path TEXT NOT NULL COLLATE NOCASE,"
+	  " description TEXT,"
+	  " default_branch TEXT,"
+	  " visibility INTEGER NOT NULL DEFAULT 0 CHECK (visibility IN (0, 10, 20)),"
+	  " creator_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	  " created_at TEXT NOT NULL,"
+	  " last_activity_at TEXT NOT NULL,"
+	  " UNIQUE (namespace_id, path),"
+	  " UNIQUE (namespace_id, name));"
+	  "CREATE INDEX projects_visibility ON projects(visibility);"
+	  "CREATE INDEX projects_creator_id ON projects(creator_id);"
+	  "CREATE TABLE project_members ("
+	  " project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	  " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  " access_level INTEGER NOT NULL CHECK (access_level IN (10, 20, 30, 40, 50)),"
+	  " expires_at TEXT,"
+	  " created_at TEXT NOT NULL,"
+	  " created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	  " PRIMARY KEY (project_id, user_id)) WITHOUT ROWID;"
+	  "CREATE INDEX project_members_user_id ON project_members(user_id);"
+	  "CREATE INDEX project_members_created_by ON project_members(created_by);"
+	  "CREATE TABLE personal_access_tokens ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  " name TEXT NOT NULL,"
+	  " scopes TEXT NOT NULL,"
+	  " token_hash TEXT NOT NULL,"
+	  " expires_at TEXT,"
+	  " revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),"
+	  " created_at TEXT NOT NULL,"
+	  " last_used_at TEXT,"
+	  " UNIQUE (token_hash));"
+	  "CREATE INDEX personal_access_tokens_user_id ON personal_access_tokens(user_id);"
+	  "CREATE TABLE sessions ("
+	  " id_hash TEXT PRIMARY KEY,"
+	  " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  " csrf_token TEXT NOT NULL,"
+	  " expires_at INTEGER NOT NULL,"
+	  " created_at TEXT NOT NULL) WITHOUT ROWID;"
+	  "CREATE INDEX sessions_user_id ON sessions(user_id);"
+	  "CREATE INDEX sessions_expires_at ON sessions(expires_at);" },
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+#define SCHEMA_VERSION (migrations[N_MIGRATIONS - 1].version)
+
+/* ---- statements ---- */
+
+#define USER_COLS "id, username, email, name, password_hash, is_admin, state, created_at, last_activity_on"
+#define USER_COLS_U "u.id, u.username, u.email, u.name, u.password_hash, u.is_admin, u.state, u.created_at, u.last_activity_on"
+#define TOKEN_COLS "id, user_id, name, scopes, token_hash, expires_at, revoked, created_at, last_used_at"
+#define NS_COLS "id, name, path, full_path, kind, owner_id, parent_id, created_at"
+#define PROJECT_SELECT \
+	"SELECT p.id, p.name, p.path, n.full_path || '/' || p.path, p.description," \
+	" p.default_branch, p.visibility, p.namespace_id, p.creator_id, p.created_at," \
+	" p.last_activity_at FROM projects p JOIN namespaces n ON n.id = p.namespace_id "
+#define MEMBER_SELECT \
+	"SELECT m.project_id, m.user_id, m.access_level, m.expires_at, m.created_at," \
+	" m.created_by, " USER_COLS_U " FROM project_members m JOIN users u ON u.id = m.user_id "
+/* ?1 is_admin, ?2 lowest visible visibility, ?3 user id, ?4 today */
+#define VISIBLE_WHERE \
+	"WHERE ?1 OR p.visibility >= ?2 OR EXISTS (SELECT 1 FROM project_members m" \
+	" WHERE m.project_id = p.id AND m.user_id = ?3" \
+	" AND (m.expires_at IS NULL OR m.expires_at >= ?4)) "
+
+#define STATEMENTS(X) \
+	X(BEGIN, "BEGIN") \
+	X(BEGIN_IMMEDIATE, "BEGIN IMMEDIATE") \
+	X(COMMIT, "COMMIT") \
+	X(USER_VERSION, "PRAGMA user_version") \
+	X(INTEGRITY_CHECK, "PRAGMA integrity_check") \
+	X(FK_CHECK, "PRAGMA foreign_key_check") \
+	X(USER_EXISTS, "SELECT 1 FROM users WHERE id = ?1") \
+	X(USERNAME_TAKEN, "SELECT 1 FROM users WHERE username = ?1") \
+	X(EMAIL_TAKEN, "SELECT 1 FROM users WHERE email = ?1") \
+	X(USER_INSERT, "INSERT INTO users (username, email, name, password_hash, is_admin," \
+		       " state, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)") \
+	X(USER_GET, "SELECT " USER_COLS " FROM users WHERE id = ?1") \
+	X(USER_GET_LOGIN, "SELECT " USER_COLS " FROM users WHERE username = ?1 OR email = ?1" \
+			  " ORDER BY username = ?1 DESC, id LIMIT 1") \
+	X(USER_LIST, "SELECT " USER_COLS " FROM users ORDER BY id LIMIT ?1 OFFSET ?2") \
+	X(USER_COUNT, "SELECT count(*) FROM users") \
+	X(USER_SET_STATE, "UPDATE users SET state = ?2 WHERE id = ?1") \
+	X(USER_SET_PASSWORD, "UPDATE users SET password_hash = ?2 WHERE id = ?1") \
+	X(USER_SET_ADMIN, "UPDATE users SET is_admin = ?2 WHERE id = ?1") \
+	X(USER_ACTIVITY_GET, "SELECT last_activity_on FROM users WHERE id = ?1") \
+	X(USER_ACTIVITY_SET, "UPDATE users SET last_activity_on = ?2 WHERE id = ?1") \
+	X(USER_DELETE_NAMESPACES, "DELETE FROM namespaces WHERE kind = 'user' AND owner_id = ?1") \
+	X(USER_DELETE, "DELETE FROM users WHERE id = ?1") \
+	X(TOKEN_HASH_TAKEN, "SELECT 1 FROM personal_access_tokens WHERE token_hash = ?1") \
+	X(TOKEN_INSERT, "INSERT INTO personal_access_tokens (user_id, name, scopes, token_hash," \
+			" expires_at, revoked, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)") \
+	X(TOKEN_GET_HASH, "SELECT " TOKEN_COLS " FROM personal_access_tokens WHERE token_hash = ?1") \
+	X(TOKEN_LIST_USER, "SELECT " TOKEN_COLS " FROM personal_access_tokens WHERE user_id = ?1" \
+			   " ORDER BY id") \
+	X(TOKEN_REVOKE, "UPDATE personal_access_tokens SET revoked = 1 WHERE id = ?1") \
+	X(TOKEN_LAST_USED, "SELECT last_used_at FROM personal_access_tokens WHERE id = ?1") \
+	X(TOKEN_TOUCH, "UPDATE personal_access_tokens SET last_used_at = ?2 WHERE id = ?1") \
+	X(SESSION_TAKEN, "SELECT 1 FROM sessions WHERE id_hash = ?1") \
+	X(SESSION_INSERT, "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at," \
+			  " created_at) VALUES (?1, ?2, ?3, ?4, ?5)") \
+	X(SESSION_GET, "SELECT id_hash, user_id, csrf_token, expires_at, created_at FROM sessions" \
+		       " WHERE id_hash = ?1 AND expires_at > ?2") \
+	X(SESSION_DELETE, "DELETE FROM sessions WHERE id_hash = ?1") \
+	X(SESSION_DELETE_USER, "DELETE FROM sessions WHERE user_id = ?1") \
+	X(SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= ?1") \
+	X(NS_PATH_TAKEN, "SELECT 1 FROM namespaces WHERE full_path = ?1") \
+	X(NS_INSERT, "INSERT INTO namespaces (name, path, full_path, kind, owner_id, parent_id," \
+		     " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)") \
+	X(NS_GET, "SELECT " NS_COLS " FROM namespaces WHERE id = ?1") \
+	X(NS_GET_PATH, "SELECT " NS_COLS " FROM namespaces WHERE full_path = ?1") \
+	X(NS_EXISTS, "SELECT 1 FROM namespaces WHERE id = ?1") \
+	X(PROJECT_PATH_TAKEN, "SELECT 1 FROM projects WHERE namespace_id = ?1 AND path = ?2") \
+	X(PROJECT_NAME_TAKEN, "SELECT 1 FROM projects WHERE namespace_id = ?1 AND name = ?2") \
+	X(PROJECT_INSERT, "INSERT INTO projects (namespace_id, name, path, description," \
+			  " default_branch, visibility, creator_id, created_at, last_activity_at)" \
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)") \
+	X(PROJECT_GET, PROJECT_SELECT "WHERE p.id = ?1") \
+	X(PROJECT_GET_PATH, PROJECT_SELECT "WHERE n.full_path = ?1 AND p.path = ?2") \
+	X(PROJECT_EXISTS, "SELECT 1 FROM projects WHERE id = ?1") \
+	X(PROJECT_LIST_VISIBLE, PROJECT_SELECT VISIBLE_WHERE "ORDER BY p.id DESC LIMIT ?5 OFFSET ?6") \
+	X(PROJECT_COUNT_VISIBLE, "SELECT count(*) FROM projects p " VISIBLE_WHERE) \
+	X(PROJECT_DELETE, "DELETE FROM projects WHERE id = ?1") \
+	X(PROJECT_SET_BRANCH, "UPDATE projects SET default_branch = ?2 WHERE id = ?1") \
+	X(PROJECT_TOUCH, "UPDATE projects SET last_activity_at = ?2 WHERE id = ?1") \
+	X(MEMBER_EXISTS, "SELECT 1 FROM project_members WHERE project_id = ?1 AND user_id = ?2") \
+	X(MEMBER_INSERT, "INSERT INTO project_members (project_id, user_id, access_level," \
+			 " expires_at, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") \
+	X(MEMBER_GET, MEMBER_SELECT "WHERE m.project_id = ?1 AND m.user_id = ?2") \
+	X(MEMBER_LIST, MEMBER_SELECT "WHERE m.project_id = ?1 ORDER BY m.user_id" \
+		       " LIMIT ?2 OFFSET ?3") \
+	X(MEMBER_COUNT, "SELECT count(*) FROM project_members WHERE project_id = ?1") \
+	X(MEMBER_UPDATE, "UPDATE project_members SET access_level = ?3, expires_at = ?4" \
+			 " WHERE project_id = ?1 AND user_id = ?2") \
+	X(MEMBER_DELETE, "DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2") \
+	X(MEMBER_LEVEL, "SELECT access_level FROM project_members WHERE project_id = ?1" \
+			" AND user_id = ?2 AND (expires_at IS NULL OR expires_at >= ?3)") \
+	X(MEMBER_COUNT_OWNERS, "SELECT count(*) FROM project_members WHERE project_id = ?1" \
+			       " AND access_level = 50 AND (expires_at IS NULL OR expires_at >= ?2)")
+
+#define X_ENUM(name, sql) ST_##name,
+#define X_SQL(name, sql) sql,
+enum st { STATEMENTS(X_ENUM) ST__COUNT };
+static const char *const statement_sql[ST__COUNT] = { STATEMENTS(X_SQL) };
+
+/* ---- connections and pool ---- */
+
+struct conn {
+	sqlite3 *db;                       /* owned */
+	sqlite3_stmt *stmt[ST__COUNT];     /* owned, prepared on first use */
+	struct conn *next_free;            /* pool free list */
+	struct conn *next_all;             /* every connection, for close */
+};
+
+struct sq {
+	char *path;                 /* owned; ":memory:" or a file path */
+	int max;                    /* pool size: 1 for :memory: */
+	pthread_mutex_t mu;         /* guards the fields below */
+	pthread_cond_t cv;          /* signalled when a connection is returned */
+	int opened;                 /* connections opened or being opened */
+	struct conn *free_list;
+	struct conn *all;
+	pthread_mutex_t write_mu;   /* one writer of this process at a time */
+};
+
+static int db_error(struct conn *c, int rc);
+
+static int conn_open(struct sq *sq, struct conn **out)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+	char *msg = NULL;
+	int rc, err = 0;
+
+	*out = NULL;
+	rc = sqlite3_open_v2(sq->path, &c->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		err = error_set(SO_ERROR, "cannot open database %s: %s", sq->path,
+				c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		goto done;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	rc = sqlite3_exec(c->db,
+			  "PRAGMA foreign_keys = ON;"
+			  "PRAGMA synchronous = FULL;"
+			  "PRAGMA trusted_schema = OFF;",
+			  NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		err = error_set(SO_ERROR, "cannot configure database %s: %s", sq->path,
+				msg ? msg : sqlite3_errstr(rc));
+		goto done;
+	}
+done:
+	sqlite3_free(msg);
+	if (err < 0) {
+		sqlite3_close(c->db);
+		free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	if (sqlite3_close(c->db) != SQLITE_OK)
+		log_error("store: closing a database connection failed");
+	free(c);
+}
+
+/* Borrows a connection, opening one when the pool is not full yet. */
+static int conn_get(struct sq *sq, struct conn **out)
+{
+	struct conn *c = NULL;
+	int err;
+
+	pthread_mutex_lock(&sq->mu);
+	while (!sq->free_list && sq->opened >= sq->max)
+		pthread_cond_wait(&sq->cv, &sq->mu);
+	if (sq->free_list) {
+		c = sq->free_list;
+		sq->free_list = c->next_free;
+		pthread_mutex_unlock(&sq->mu);
+		*out = c;
+		return 0;
+	}
+	sq->opened++;
+	pthread_mutex_unlock(&sq->mu);
+
+	err = conn_open(sq, &c);
+	pthread_mutex_lock(&sq->mu);
+	if (err < 0) {
+		sq->opened--;
+		pthread_cond_signal(&sq->cv);
+	} else {
+		c->next_all = sq->all;
+		sq->all = c;
+	}
+	pthread_mutex_unlock(&sq->mu);
+	*out = c;
+	return err;
+}
+
+static void conn_put(struct sq *sq, struct conn *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&sq->mu);
+	c->next_free = sq->free_list;
+	sq->free_list = c;
+	pthread_cond_signal(&sq->cv);
+	pthread_mutex_unlock(&sq->mu);
+}
+
+/* ---- statement helpers ---- */
+
+/* "UNIQUE constraint failed: users.username" -> GitLab's words. */
+static const char *unique_message(const char *errmsg)
+{
+	static const struct {
+		const char *columns;
+		const char *message;
+	} map[] = {
+		{ "users.username", "Username has already been taken" },
+		{ "users.email", "Email has already been taken" },
+		{ "namespaces.full_path", "Path has already been taken" },
+		{ "projects.namespace_id, projects.path", "Path has already been taken" },
+		{ "projects.namespace_id, projects.name", "Name has already been taken" },
+		{ "project_members.", "Member already exists" },
+		{ "personal_access_tokens.token_hash", "Token has already been taken" },
+		{ "sessions.id_hash", "session already exists" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strstr(errmsg, map[i].columns))
+			return map[i].message;
+	}
+	return "has already been taken";
+}
+
+/* Maps a failed SQLite call on c to an SO_E* code with a message. */
+static int db_error(struct conn *c, int rc)
+{
+	const char *msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return error_set(SO_EBUSY, "the database is busy, try again");
+	case SQLITE_CONSTRAINT:
+		switch (rc) {
+		case SQLITE_CONSTRAINT_UNIQUE:
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+			return error_set(SO_EEXISTS, "%s", unique_message(msg));
+		case SQLITE_CONSTRAINT_FOREIGNKEY:
+			return error_set(SO_ENOTFOUND, "a referenced record does not exist");
+		default:
+			return error_set(SO_EINVALID, "invalid value (%s)", msg);
+		}
+	case SQLITE_FULL:
+		log_error("store: database or disk is full");
+		return error_set(SO_ERROR, "the database or disk is full");
+	default:
+		log_error("store: sqlite error %d: %s", rc, msg);
+		return error_set(SO_ERROR, "database error: %s", msg);
+	}
+}
+
+/* Prepares (once per connection) and binds statement id. types: one letter
+ * per parameter: 't' const char * (NULL binds NULL), 'i' int64_t, 'I'
+ * int64_t where 0 binds NULL (optional foreign keys). */
+static int vstart(struct conn *c, enum st id, sqlite3_stmt **out, const char *types,
+		  va_list ap)
+{
+	sqlite3_stmt *s = c->stmt[id];
+	int rc, err = 0;
+
+	*out = NULL;
+	if (!s) {
+		rc = sqlite3_prepare_v3(c->db, statement_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+					&s, NULL);
+		if (rc != SQLITE_OK)
+			return db_error(c, rc);
+		c->stmt[id] = s;
+	}
+	for (int i = 0; types[i] && err == 0; i++) {
+		const char *t;
+		int64_t v;
+
+		switch (types[i]) {
+		case 't':
+			t = va_arg(ap, const char *);
+			rc = t ? sqlite3_bind_text(s, i + 1, t, -1, SQLITE_STATIC)
+			       : sqlite3_bind_null(s, i + 1);
+			break;
+		case 'i':
+			rc = sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'I':
+			v = va_arg(ap, int64_t);
+			rc = v ? sqlite3_bind_int64(s, i + 1, v) : sqlite3_bind_null(s, i + 1);
+			break;
+		default:
+			assert(!"unknown bind type");
+			rc = SQLITE_MISUSE;
+		}
+		if (rc != SQLITE_OK)
+			err = db_error(c, rc);
+	}
+	if (err < 0) {
+		sqlite3_clear_bindings(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+static void stmt_done(sqlite3_stmt *s)
+{
+	if (!s)
+		return;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static int q_start(struct conn *c, enum st id, sqlite3_stmt **out, const char *types, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, types);
+	err = vstart(c, id, out, types, ap);
+	va_end(ap);
+	return err;
+}
+
+/* 1 on a row, 0 when done, <0 on error. */
+static int q_step(struct conn *c, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_error(c, rc);
+}
+
+/* Runs a statement to completion; returns the number of changed rows. */
+static int q_exec(struct conn *c, enum st id, const char *types, ...)
+{
+	sqlite3_stmt *s = NULL;
+	va_list ap;
+	int err;
+
+	va_start(ap, types);
+	err = vstart(c, id, &s, types, ap);
+	va_end(ap);
+	if (err < 0)
+		return err;
+	while ((err = q_step(c, s)) == 1)
+		;
+	if (err == 0)
+		err = sqlite3_changes(c->db);
+	stmt_done(s);
+	return err;
+}
+
+/* 1 when the statement yields a row, 0 when not; *out (may be NULL)
+ * receives the first column as an integer. */
+static int q_int(struct conn *c, int64_t *out, enum st id, const char *types, ...)
+{
+	sqlite3_stmt *s = NULL;
+	va_list ap;
+	int err;
+
+	if (out)
+		*out = 0;
+	va_start(ap, types);
+	err = vstart(c, id, &s, types, ap);
+	va_end(ap);
+	if (err < 0)
+		return err;
+	err = q_step(c, s);
+	if (err == 1 && out)
+		*out = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return err;
+}
+
+static char *col_str(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* ---- transactions ---- */
+
+static int tx_begin_write(struct sq *sq, struct conn *c)
+{
+	int err;
+
+	pthread_mutex_lock(&sq->write_mu);
+	err = q_exec(c, ST_BEGIN_IMMEDIATE, "");
+	if (err < 0)
+		pthread_mutex_unlock(&sq->write_mu);
+	return err < 0 ? err : 0;
+}
+
+/* Commits when err >= 0, rolls back otherwise; returns err or the commit's
+ * error. */
+static int tx_end_write(struct sq *sq, struct conn *c, int err)
+{
+	int e;
+
+	if (err >= 0 && (e = q_exec(c, ST_COMMIT, "")) < 0)
+		err = e;
+	if (err < 0 && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&sq->write_mu);
+	return err;
+}
+
+/* Read transactions make a list and its total one consistent snapshot. */
+static int tx_begin_read(struct conn *c)
+{
+	int err = q_exec(c, ST_BEGIN, "");
+
+	return err < 0 ? err : 0;
+}
+
+static void tx_end_read(struct conn *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		q_exec(c, ST_COMMIT, "");
+}
+
+static void now_iso(char out[40])
+{
+	clock_now_iso(out, 40);
+}
+
+/* ---- open, close, migrations ---- */
+
+static int migrate(struct conn *c)
+{
+	int64_t version = 0;
+	char *msg = NULL;
+	char pragma[64];
+	int err, rc;
+
+	if ((err = q_exec(c, ST_BEGIN_IMMEDIATE, "")) < 0)
+		return err;
+	if ((err = q_int(c, &version, ST_USER_VERSION, "")) < 0)
+		goto done;
+	if (version > SCHEMA_VERSION) {
+		err = error_set(SO_ERROR,
+				"database schema version %lld is newer than this slashops knows (%d)",
+				(long long)version, SCHEMA_VERSION);
+		goto done;
+	}
+	err = 0;
+	for (size_t i = 0; i < N_MIGRATIONS; i++) {
+		if (migrations[i].version <= version)
+			continue;
+		rc = sqlite3_exec(c->db, migrations[i].sql, NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
+			err = error_set(SO_ERROR, "schema migration %d failed: %s",
+					migrations[i].version, msg ? msg : sqlite3_errstr(rc));
+			goto done;
+		}
+		/* A pragma takes no bound value; the number is ours, not input. */
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", migrations[i].version);
+		if ((rc = sqlite3_exec(c->db, pragma, NULL, NULL, &msg)) != SQLITE_OK) {
+			err = error_set(SO_ERROR, "cannot record schema version: %s",
+					msg ? msg : sqlite3_errstr(rc));
+			goto done;
+		}
+		log_info("store: applied schema migration %d", migrations[i].version);
+	}
+done:
+	sqlite3_free(msg);
+	if (err >= 0 && (rc = q_exec(c, ST_COMMIT, "")) < 0)
+		err = rc;
+	if (err < 0 && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+static void sq_close(void *impl)
+{
+	struct sq *sq = impl;
+	struct conn *c, *next;
+
+	if (!sq)
+		return;
+	for (c = sq->all; c; c = next) {
+		next = c->next_all;
+		conn_close(c);
+	}
+	pthread_mutex_destroy(&sq->mu);
+	pthread_cond_destroy(&sq->cv);
+	pthread_mutex_destroy(&sq->write_mu);
+	free(sq->path);
+	free(sq);
+}
+
+static int sq_open(void **out, const char *target)
+{
+	struct sq *sq = xcalloc(1, sizeof(*sq));
+	struct conn *c = NULL;
+	char *mode = NULL;
+	sqlite3_stmt *s = NULL;
+	int err, rc;
+
+	*out = NULL;
+	sq->path = xstrdup(target);
+	sq->max = strcmp(target, ":memory:") == 0 ? 1 : POOL_MAX;
+	pthread_mutex_init(&sq->mu, NULL);
+	pthread_cond_init(&sq->cv, NULL);
+	pthread_mutex_init(&sq->write_mu, NULL);
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if (sq->max > 1) {
+		/* WAL is a property of the file: set once, kept by every later open. */
+		rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+		if (rc != SQLITE_OK || (rc = sqlite3_step(s)) != SQLITE_ROW) {
+			err = db_error(c, rc);
+			goto done;
+		}
+		mode = col_str(s, 0);
+		if (!mode || strcmp(mode, "wal") != 0)
+			log_warn("store: WAL mode is not available for %s (journal mode %s)",
+				 target, mode ? mode : "unknown");
+	}
+	err = migrate(c);
+done:
+	sqlite3_finalize(s);
+	free(mode);
+	conn_put(sq, c);
+	if (err < 0) {
+		sq_close(sq);
+		return err;
+	}
+	*out = sq;
+	return 0;
+}
+
+static int sq_schema_version(void *impl, int *out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int64_t v = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_int(c, &v, ST_USER_VERSION, "")) < 0)
+		goto done;
+	*out = (int)v;
+	err = 0;
+done:
+	conn_put(sq, c);
+	return err;
+}
+
+static int sq_check(void *impl)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	const unsigned char *t;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_start(c, ST_INTEGRITY_CHECK, &s, "")) < 0 ||
+	    (err = q_step(c, s)) < 0)
+		goto done;
+	t = err == 1 ? sqlite3_column_text(s, 0) : NULL;
+	if (!t || strcmp((const char *)t, "ok") != 0) {
+		err = error_set(SO_ERROR, "database integrity check failed: %s",
+				t ? (const char *)t : "no result");
+		log_error("store: %s", error_msg());
+		goto done;
+	}
+	stmt_done(s);
+	s = NULL;
+	if ((err = q_int(c, NULL, ST_FK_CHECK, "")) < 0)
+		goto done;
+	if (err == 1) {
+		err = error_set(SO_ERROR, "database foreign key check failed");
+		log_error("store: %s", error_msg());
+		goto done;
+	}
+	err = 0;
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	return err;
+}
+
+/* ---- users ---- */
+
+static struct store_user *row_user(sqlite3_stmt *s, int b)
+{
+	struct store_user *u = xcalloc(1, sizeof(*u));
+
+	u->id = sqlite3_column_int64(s, b + 0);
+	u->username = col_str(s, b + 1);
+	u->email = col_str(s, b + 2);
+	u->name = col_str(s, b + 3);
+	u->password_hash = col_str(s, b + 4);
+	u->is_admin = sqlite3_column_int(s, b + 5) != 0;
+	u->state = (enum store_user_state)sqlite3_column_int(s, b + 6);
+	u->created_at = col_str(s, b + 7);
+	u->last_activity_on = col_str(s, b + 8);
+	return u;
+}
+
+static int sq_user_create(void *impl, const struct store_user_new *in, int64_t *out_id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_USERNAME_TAKEN, "t", in->username)) == 1)
+		err = error_set(SO_EEXISTS, "Username has already been taken");
+	else if (err == 0 && (err = q_int(c, NULL, ST_EMAIL_TAKEN, "t", in->email)) == 1)
+		err = error_set(SO_EEXISTS, "Email has already been taken");
+	else if (err == 0)
+		err = q_exec(c, ST_USER_INSERT, "ttttit", in->username, in->email, in->name,
+			     in->password_hash, (int64_t)(in->is_admin ? 1 : 0), now);
+	if (err >= 0)
+		*out_id = sqlite3_last_insert_rowid(c->db);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+/* Runs a single-row SELECT; *out receives the row converted by conv, or
+ * SO_ENOTFOUND with notfound. */
+static int get_one(struct sq *sq, void **out, void *(*conv)(sqlite3_stmt *),
+		   const char *notfound, enum st id, const char *types, ...)
+{
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	va_list ap;
+	int err;
+
+	*out = NULL;
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	va_start(ap, types);
+	err = vstart(c, id, &s, types, ap);
+	va_end(ap);
+	if (err < 0 || (err = q_step(c, s)) < 0)
+		goto done;
+	if (err == 0) {
+		err = error_set(SO_ENOTFOUND, "%s", notfound);
+		goto done;
+	}
+	*out = conv(s);
+	err = 0;
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	return err;
+}
+
+/* Runs one write statement in its own transaction; SO_ENOTFOUND with
+ * notfound when it changed no row. */
+static int write_one(struct sq *sq, const char *notfound, enum st id, const char *types, ...)
+{
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	va_list ap;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	va_start(ap, types);
+	err = vstart(c, id, &s, types, ap);
+	va_end(ap);
+	if (err >= 0 && (err = q_step(c, s)) >= 0)
+		err = sqlite3_changes(c->db);
+	stmt_done(s);
+	if (err == 0 && notfound)
+		err = error_set(SO_ENOTFOUND, "%s", notfound);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static void *conv_user(sqlite3_stmt *s)
+{
+	return row_user(s, 0);
+}
+
+static int sq_user_get(void *impl, int64_t id, struct store_user **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_user, "user not found", ST_USER_GET, "i", id);
+
+	*out = p;
+	return err;
+}
+
+static int sq_user_get_by_login(void *impl, const char *login, struct store_user **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_user, "user not found", ST_USER_GET_LOGIN,
+		       "t", login);
+
+	*out = p;
+	return err;
+}
+
+#define LIST_PUSH(arr, n, cap, item)                                             \
+	do {                                                                     \
+		if ((n) + 2 > (cap)) {                                           \
+			(cap) = (cap) ? (cap) * 2 : 8;                           \
+			(arr) = xrealloc((arr), (cap) * sizeof(*(arr)));         \
+		}                                                                \
+		(arr)[(n)++] = (item);                                           \
+		(arr)[(n)] = NULL;                                               \
+	} while (0)
+
+static int sq_user_list(void *impl, const struct store_page *page,
+			struct store_user ***out, int64_t *total)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_user **list = NULL;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 || (err = tx_begin_read(c)) < 0)
+		goto done;
+	if ((err = q_int(c, total, ST_USER_COUNT, "")) < 0 ||
+	    (err = q_start(c, ST_USER_LIST, &s, "ii", page->per_page,
+			   (page->page - 1) * page->per_page)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1)
+		LIST_PUSH(list, n, cap, row_user(s, 0));
+done:
+	stmt_done(s);
+	if (c)
+		tx_end_read(c);
+	conn_put(sq, c);
+	if (err < 0) {
+		store_user_list_free(list);
+		return err;
+	}
+	*out = list ? list : xcalloc(1, sizeof(*list));
+	return 0;
+}
+
+static int sq_user_set_state(void *impl, int64_t id, enum store_user_state state)
+{
+	return write_one(impl, "user not found", ST_USER_SET_STATE, "ii", id, (int64_t)state);
+}
+
+static int sq_user_set_password(void *impl, int64_t id, const char *password_hash)
+{
+	return write_one(impl, "user not found", ST_USER_SET_PASSWORD, "it", id, password_hash);
+}
+
+static int sq_user_set_admin(void *impl, int64_t id, bool is_admin)
+{
+	return write_one(impl, "user not found", ST_USER_SET_ADMIN, "ii", id,
+			 (int64_t)(is_admin ? 1 : 0));
+}
+
+static int sq_user_touch_activity(void *impl, int64_t id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	char now[40];
+	bool fresh;
+	int err;
+
+	now_iso(now);
+	now[10] = '\0'; /* YYYY-MM-DD */
+	/* Read first: most calls find today's date already recorded. */
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_start(c, ST_USER_ACTIVITY_GET, &s, "i", id)) < 0 ||
+	    (err = q_step(c, s)) < 0)
+		goto done;
+	if (err == 0) {
+		err = error_set(SO_ENOTFOUND, "user not found");
+		goto done;
+	}
+	fresh = sqlite3_column_text(s, 0) &&
+		strcmp((const char *)sqlite3_column_text(s, 0), now) == 0;
+	stmt_done(s);
+	s = NULL;
+	conn_put(sq, c);
+	c = NULL;
+	err = fresh ? 0 : write_one(sq, "user not found", ST_USER_ACTIVITY_SET, "it", id, now);
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_user_count(void *impl, int64_t *out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	err = q_int(c, out, ST_USER_COUNT, "");
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_user_delete(void *impl, int64_t id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_exec(c, ST_USER_DELETE_NAMESPACES, "i", id)) >= 0 &&
+	    (err = q_exec(c, ST_USER_DELETE, "i", id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+/* ---- tokens ---- */
+
+static struct store_token *row_token(sqlite3_stmt *s)
+{
+	struct store_token *t = xcalloc(1, sizeof(*t));
+
+	t->id = sqlite3_column_int64(s, 0);
+	t->user_id = sqlite3_column_int64(s, 1);
+	t->name = col_str(s, 2);
+	t->scopes = col_str(s, 3);
+	t->token_hash = col_str(s, 4);
+	t->expires_at = col_str(s, 5);
+	t->revoked = sqlite3_column_int(s, 6) != 0;
+	t->created_at = col_str(s, 7);
+	t->last_used_at = col_str(s, 8);
+	return t;
+}
+
+static void *conv_token(sqlite3_stmt *s)
+{
+	return row_token(s);
+}
+
+static int sq_token_create(void *impl, const struct store_token_new *in, int64_t *out_id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_USER_EXISTS, "i", in->user_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	else if (err == 1 && (err = q_int(c, NULL, ST_TOKEN_HASH_TAKEN, "t", in->token_hash)) == 1)
+		err = error_set(SO_EEXISTS, "Token has already been taken");
+	else if (err == 0)
+		err = q_exec(c, ST_TOKEN_INSERT, "itttt" "t", in->user_id, in->name, in->scopes,
+			     in->token_hash, in->expires_at, now);
+	if (err >= 0)
+		*out_id = sqlite3_last_insert_rowid(c->db);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_token_get_by_hash(void *impl, const char *token_hash, struct store_token **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_token, "token not found", ST_TOKEN_GET_HASH,
+		       "t", token_hash);
+
+	*out = p;
+	return err;
+}
+
+static int sq_token_list_for_user(void *impl, int64_t user_id, struct store_token ***out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_token **list = NULL;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_start(c, ST_TOKEN_LIST_USER, &s, "i", user_id)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1)
+		LIST_PUSH(list, n, cap, row_token(s));
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	if (err < 0) {
+		store_token_list_free(list);
+		return err;
+	}
+	*out = list ? list : xcalloc(1, sizeof(*list));
+	return 0;
+}
+
+static int sq_token_revoke(void *impl, int64_t id)
+{
+	return write_one(impl, "token not found", ST_TOKEN_REVOKE, "i", id);
+}
+
+static int sq_token_touch(void *impl, int64_t id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	char now[40], recent[40];
+	const unsigned char *last;
+	bool fresh;
+	int err;
+
+	now_iso(now);
+	clock_iso_from_unix((time_t)(clock_unix() - TOKEN_TOUCH_SECONDS), recent, sizeof(recent));
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_start(c, ST_TOKEN_LAST_USED, &s, "i", id)) < 0 ||
+	    (err = q_step(c, s)) < 0)
+		goto done;
+	if (err == 0) {
+		err = error_set(SO_ENOTFOUND, "token not found");
+		goto done;
+	}
+	/* Same fixed-width ISO format, so strings compare like times. */
+	last = sqlite3_column_text(s, 0);
+	fresh = last && strcmp((const char *)last, recent) >= 0;
+	stmt_done(s);
+	s = NULL;
+	conn_put(sq, c);
+	c = NULL;
+	err = fresh ? 0 : write_one(sq, "token not found", ST_TOKEN_TOUCH, "it", id, now);
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+/* ---- sessions ---- */
+
+static void *conv_session(sqlite3_stmt *s)
+{
+	struct store_session *x = xcalloc(1, sizeof(*x));
+
+	x->id_hash = col_str(s, 0);
+	x->user_id = sqlite3_column_int64(s, 1);
+	x->csrf_token = col_str(s, 2);
+	x->expires_at = sqlite3_column_int64(s, 3);
+	x->created_at = col_str(s, 4);
+	return x;
+}
+
+static int sq_session_create(void *impl, const char *id_hash, int64_t user_id,
+			     const char *csrf_token, int64_t expires_at)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_USER_EXISTS, "i", user_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	else if (err == 1 && (err = q_int(c, NULL, ST_SESSION_TAKEN, "t", id_hash)) == 1)
+		err = error_set(SO_EEXISTS, "session already exists");
+	else if (err == 0)
+		err = q_exec(c, ST_SESSION_INSERT, "titit", id_hash, user_id, csrf_token,
+			     expires_at, now);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_session_get(void *impl, const char *id_hash, int64_t now,
+			  struct store_session **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_session, "session not found", ST_SESSION_GET,
+		       "ti", id_hash, now);
+
+	*out = p;
+	return err;
+}
+
+static int sq_session_delete(void *impl, const char *id_hash)
+{
+	return write_one(impl, NULL, ST_SESSION_DELETE, "t", id_hash);
+}
+
+static int sq_session_delete_for_user(void *impl, int64_t user_id)
+{
+	return write_one(impl, NULL, ST_SESSION_DELETE_USER, "i", user_id);
+}
+
+static int sq_session_purge_expired(void *impl, int64_t now)
+{
+	return write_one(impl, NULL, ST_SESSION_PURGE, "i", now);
+}
+
+/* ---- namespaces ---- */
+
+static void *conv_namespace(sqlite3_stmt *s)
+{
+	struct store_namespace *ns = xcalloc(1, sizeof(*ns));
+
+	ns->id = sqlite3_column_int64(s, 0);
+	ns->name = col_str(s, 1);
+	ns->path = col_str(s, 2);
+	ns->full_path = col_str(s, 3);
+	ns->kind = col_str(s, 4);
+	ns->owner_id = sqlite3_column_int64(s, 5);
+	ns->parent_id = sqlite3_column_int64(s, 6);
+	ns->created_at = col_str(s, 7);
+	return ns;
+}
+
+/* Finds the group at full_path, creating it (and its parents) when
+ * missing, inside the caller's write transaction. *out is its id. */
+static int ensure_group(struct conn *c, const char *full_path, int64_t owner_id,
+			const char *now, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	const char *slash = strrchr(full_path, '/');
+	const char *path = slash ? slash + 1 : full_path;
+	const unsigned char *kind;
+	char *parent_path = NULL;
+	int64_t parent_id = 0;
+	int err;
+
+	*out = 0;
+	if ((err = q_start(c, ST_NS_GET_PATH, &s, "t", full_path)) < 0 ||
+	    (err = q_step(c, s)) < 0)
+		goto done;
+	if (err == 1) {
+		kind = sqlite3_column_text(s, 4);
+		if (!kind || strcmp((const char *)kind, "group") != 0) {
+			err = error_set(SO_EINVALID, "a subgroup needs a group as parent");
+			goto done;
+		}
+		*out = sqlite3_column_int64(s, 0);
+		err = 0;
+		goto done;
+	}
+	stmt_done(s);
+	s = NULL;
+	if (slash) {
+		parent_path = xstrndup(full_path, (size_t)(slash - full_path));
+		if ((err = ensure_group(c, parent_path, owner_id, now, &parent_id)) < 0)
+			goto done;
+	}
+	if ((err = q_exec(c, ST_NS_INSERT, "tttt" "IIt", path, path, full_path, "group",
+			  owner_id, parent_id, now)) < 0)
+		goto done;
+	*out = sqlite3_last_insert_rowid(c->db);
+	err = 0;
+done:
+	stmt_done(s);
+	free(parent_path);
+	return err;
+}
+
+static int sq_namespace_create(void *impl, const char *name, const char *path,
+			       const char *full_path, const char *kind, int64_t owner_id,
+			       int64_t *out_id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	const char *slash = strrchr(full_path, '/');
+	char *parent_path = NULL;
+	int64_t parent_id = 0;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_NS_PATH_TAKEN, "t", full_path)) == 1)
+		err = error_set(SO_EEXISTS, "Path has already been taken");
+	else if (err == 0 && owner_id &&
+		 (err = q_int(c, NULL, ST_USER_EXISTS, "i", owner_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	if (err >= 0 && slash) {
+		parent_path = xstrndup(full_path, (size_t)(slash - full_path));
+		err = ensure_group(c, parent_path, owner_id, now, &parent_id);
+	}
+	if (err >= 0)
+		err = q_exec(c, ST_NS_INSERT, "tttt" "IIt", name, path, full_path, kind,
+			     owner_id, parent_id, now);
+	if (err >= 0)
+		*out_id = sqlite3_last_insert_rowid(c->db);
+	err = tx_end_write(sq, c, err);
+done:
+	free(parent_path);
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_namespace_get(void *impl, int64_t id, struct store_namespace **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_namespace, "namespace not found", ST_NS_GET,
+		       "i", id);
+
+	*out = p;
+	return err;
+}
+
+static int sq_namespace_get_by_path(void *impl, const char *full_path,
+				    struct store_namespace **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_namespace, "namespace not found",
+		       ST_NS_GET_PATH, "t", full_path);
+
+	*out = p;
+	return err;
+}
+
+/* ---- projects ---- */
+
+static struct store_project *row_project(sqlite3_stmt *s)
+{
+	struct store_project *p = xcalloc(1, sizeof(*p));
+
+	p->id = sqlite3_column_int64(s, 0);
+	p->name = col_str(s, 1);
+	p->path = col_str(s, 2);
+	p->path_with_namespace = col_str(s, 3);
+	p->description = col_str(s, 4);
+	p->default_branch = col_str(s, 5);
+	p->visibility = (enum store_visibility)sqlite3_column_int(s, 6);
+	p->namespace_id = sqlite3_column_int64(s, 7);
+	p->creator_id = sqlite3_column_int64(s, 8);
+	p->created_at = col_str(s, 9);
+	p->last_activity_at = col_str(s, 10);
+	return p;
+}
+
+static void *conv_project(sqlite3_stmt *s)
+{
+	return row_project(s);
+}
+
+static int sq_project_create(void *impl, const struct store_project_new *in, int64_t *out_id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int64_t id = 0;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_NS_EXISTS, "i", in->namespace_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "namespace not found");
+	else if (err == 1 && (err = q_int(c, NULL, ST_USER_EXISTS, "i", in->creator_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	else if (err == 1 && (err = q_int(c, NULL, ST_PROJECT_PATH_TAKEN, "it", in->namespace_id,
+					  in->path)) == 1)
+		err = error_set(SO_EEXISTS, "Path has already been taken");
+	else if (err == 0 && (err = q_int(c, NULL, ST_PROJECT_NAME_TAKEN, "it", in->namespace_id,
+					  in->name)) == 1)
+		err = error_set(SO_EEXISTS, "Name has already been taken");
+	else if (err == 0 && (err = q_exec(c, ST_PROJECT_INSERT, "ittt" "tiIt", in->namespace_id,
+					   in->name, in->path, in->description,
+					   in->default_branch, (int64_t)in->visibility,
+					   in->creator_id, now)) >= 0) {
+		id = sqlite3_last_insert_rowid(c->db);
+		err = q_exec(c, ST_MEMBER_INSERT, "iiit" "tI", id, in->creator_id, (int64_t)50,
+			     (const char *)NULL, now, in->creator_id);
+	}
+	if (err >= 0)
+		*out_id = id;
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_project_get(void *impl, int64_t id, struct store_project **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_project, "project not found", ST_PROJECT_GET,
+		       "i", id);
+
+	*out = p;
+	return err;
+}
+
+static int sq_project_get_by_path(void *impl, const char *namespace_path, const char *path,
+				  struct store_project **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_project, "project not found",
+		       ST_PROJECT_GET_PATH, "tt", namespace_path, path);
+
+	*out = p;
+	return err;
+}
+
+static int sq_project_list_visible(void *impl, int64_t user_id, bool is_admin,
+				   const struct store_page *page,
+				   struct store_project ***out, int64_t *total)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_project **list = NULL;
+	size_t n = 0, cap = 0;
+	int64_t admin = is_admin ? 1 : 0;
+	int64_t lowest = user_id > 0 ? STORE_VIS_INTERNAL : STORE_VIS_PUBLIC;
+	char day[40];
+	int err;
+
+	now_iso(day);
+	day[10] = '\0';
+	if ((err = conn_get(sq, &c)) < 0 || (err = tx_begin_read(c)) < 0)
+		goto done;
+	if ((err = q_int(c, total, ST_PROJECT_COUNT_VISIBLE, "iiit", admin, lowest, user_id,
+			 day)) < 0 ||
+	    (err = q_start(c, ST_PROJECT_LIST_VISIBLE, &s, "iiit" "ii", admin, lowest, user_id,
+			   day, page->per_page, (page->page - 1) * page->per_page)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1)
+		LIST_PUSH(list, n, cap, row_project(s));
+done:
+	stmt_done(s);
+	if (c)
+		tx_end_read(c);
+	conn_put(sq, c);
+	if (err < 0) {
+		store_project_list_free(list);
+		return err;
+	}
+	*out = list ? list : xcalloc(1, sizeof(*list));
+	return 0;
+}
+
+static int sq_project_delete(void *impl, int64_t id)
+{
+	return write_one(impl, "project not found", ST_PROJECT_DELETE, "i", id);
+}
+
+static int sq_project_set_default_branch(void *impl, int64_t id, const char *branch)
+{
+	return write_one(impl, "project not found", ST_PROJECT_SET_BRANCH, "it", id, branch);
+}
+
+static int sq_project_touch_activity(void *impl, int64_t id)
+{
+	char now[40];
+
+	now_iso(now);
+	return write_one(impl, "project not found", ST_PROJECT_TOUCH, "it", id, now);
+}
+
+/* ---- members ---- */
+
+static struct store_member *row_member(sqlite3_stmt *s)
+{
+	struct store_member *m = xcalloc(1, sizeof(*m));
+
+	m->project_id = sqlite3_column_int64(s, 0);
+	m->user_id = sqlite3_column_int64(s, 1);
+	m->access_level = sqlite3_column_int(s, 2);
+	m->expires_at = col_str(s, 3);
+	m->created_at = col_str(s, 4);
+	m->created_by = sqlite3_column_int64(s, 5);
+	m->user = row_user(s, 6);
+	return m;
+}
+
+static void *conv_member(sqlite3_stmt *s)
+{
+	return row_member(s);
+}
+
+static int sq_member_add(void *impl, int64_t project_id, int64_t user_id, int access_level,
+			 const char *expires_at, int64_t created_by)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_PROJECT_EXISTS, "i", project_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "project not found");
+	else if (err == 1 && (err = q_int(c, NULL, ST_USER_EXISTS, "i", user_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	else if (err == 1 && (err = q_int(c, NULL, ST_MEMBER_EXISTS, "ii", project_id,
+					  user_id)) == 1)
+		err = error_set(SO_EEXISTS, "Member already exists");
+	else if (err == 0 && created_by &&
+		 (err = q_int(c, NULL, ST_USER_EXISTS, "i", created_by)) == 0)
+		created_by = 0; /* an unknown creator is recorded as unknown */
+	if (err >= 0)
+		err = q_exec(c, ST_MEMBER_INSERT, "iiit" "tI", project_id, user_id,
+			     (int64_t)access_level, expires_at, now, created_by);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_member_get(void *impl, int64_t project_id, int64_t user_id,
+			 struct store_member **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_member, "member not found", ST_MEMBER_GET,
+		       "ii", project_id, user_id);
+
+	*out = p;
+	return err;
+}
+
+static int sq_member_list(void *impl, int64_t project_id, const struct store_page *page,
+			  struct store_member ***out, int64_t *total)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_member **list = NULL;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 || (err = tx_begin_read(c)) < 0)
+		goto done;
+	if ((err = q_int(c, total, ST_MEMBER_COUNT, "i", project_id)) < 0 ||
+	    (err = q_start(c, ST_MEMBER_LIST, &s, "iii", project_id, page->per_page,
+			   (page->page - 1) * page->per_page)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1)
+		LIST_PUSH(list, n, cap, row_member(s));
+done:
+	stmt_done(s);
+	if (c)
+		tx_end_read(c);
+	conn_put(sq, c);
+	if (err < 0) {
+		store_member_list_free(list);
+		return err;
+	}
+	*out = list ? list : xcalloc(1, sizeof(*list));
+	return 0;
+}
+
+static int sq_member_update(void *impl, int64_t project_id, int64_t user_id,
+			    int access_level, const char *expires_at)
+{
+	return write_one(impl, "member not found", ST_MEMBER_UPDATE, "iiit", project_id, user_id,
+			 (int64_t)access_level, expires_at);
+}
+
+static int sq_member_remove(void *impl, int64_t project_id, int64_t user_id)
+{
+	return write_one(impl, "member not found", ST_MEMBER_DELETE, "ii", project_id, user_id);
+}
+
+static int sq_member_access_level(void *impl, int64_t project_id, int64_t user_id,
+				  const char *today, int *out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int64_t level = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_int(c, &level, ST_MEMBER_LEVEL, "iit", project_id, user_id, today)) < 0)
+		goto done;
+	*out = (int)level;
+	err = 0;
+done:
+	conn_put(sq, c);
+	return err;
+}
+
+static int sq_member_count_owners(void *impl, int64_t project_id, const char *today,
+				  int64_t *out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	err = q_int(c, out, ST_MEMBER_COUNT_OWNERS, "it", project_id, today);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+const struct store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.schema_version = sq_schema_version,
+	.check = sq_check,
+	.user_create = sq_user_create,
+	.user_get = sq_user_get,
+	.user_get_by_login = sq_user_get_by_login,
+	.user_list = sq_user_list,
+	.user_set_state = sq_user_set_state,
+	.user_set_password = sq_user_set_password,
+	.user_set_admin = sq_user_set_admin,
+	.user_touch_activity = sq_user_touch_activity,
+	.user_count = sq_user_count,
+	.user_delete = sq_user_delete,
+	.token_create = sq_token_create,
+	.token_get_by_hash = sq_token_get_by_hash,
+	.token_list_for_user = sq_token_list_for_user,
+	.token_revoke = sq_token_revoke,
+	.token_touch = sq_token_touch,
+	.session_create = sq_session_create,
+	.session_get = sq_session_get,
+	.session_delete = sq_session_delete,
+	.session_delete_for_user = sq_session_delete_for_user,
+	.session_purge_expired = sq_session_purge_expired,
+	.namespace_create = sq_namespace_create,
+	.namespace_get = sq_namespace_get,
+	.namespace_get_by_path = sq_namespace_get_by_path,
+	.project_create = sq_project_create,
+	.project_get = sq_project_get,
+	.project_get_by_path = sq_project_get_by_path,
+	.project_list_visible = sq_project_list_visible,
+	.project_delete = sq_project_delete,
+	.project_set_default_branch = sq_project_set_default_branch,
+	.project_touch_activity = sq_project_touch_activity,
+	.member_add = sq_member_add,
+	.member_get = sq_member_get,
+	.member_list = sq_member_list,
+	.member_update = sq_member_update,
+	.member_remove = sq_member_remove,
+	.member_access_level = sq_member_access_level,
+	.member_count_owners = sq_member_count_owners,
+};

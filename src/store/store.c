@@ -1,0 +1,772 @@
+/*
+ * store.c: the public store API (store.h); backend selection and dispatch.
+ *
+ * Design: store_open() parses the URL (store_url_parse), opens the chosen
+ * backend and keeps {backend table, backend handle} in struct store. Every
+ * public function checks and normalizes its arguments here, once for all
+ * backends (blank names, enum ranges, "YYYY-MM-DD" dates, page/per_page
+ * clamping, splitting "ns/path"), then calls through the table. The result
+ * structs are plain heap objects, so their free functions live here too.
+ *
+ * An empty expires_at string ("" from a web form) means "no expiry", like
+ * NULL.
+ */
+#include "store/store.h"
+#include "store/store_backend.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#define PER_PAGE_DEFAULT 20
+#define PER_PAGE_MAX 100
+/* Keeps (page - 1) * per_page far from int64 overflow. */
+#define PAGE_MAX ((int64_t)1 << 40)
+
+struct store {
+	const struct store_backend *be; /* static table */
+	void *impl;                     /* owned; released by be->close */
+};
+
+/* ---- URL ---- */
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int store_url_parse(const char *url, const struct store_backend **be, char **target)
+{
+	const char *rest;
+	const char *colon;
+
+	*be = NULL;
+	*target = NULL;
+	if (!url || !*url)
+		return error_set(SO_EINVALID, "store URL is empty");
+	if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://") ||
+	    has_prefix(url, "postgres:") || has_prefix(url, "postgresql:"))
+		return error_set(SO_EINVALID, "PostgreSQL support is not built in");
+	if (has_prefix(url, "sqlite:")) {
+		rest = url + strlen("sqlite:");
+		/* "sqlite:///abs/path" and "sqlite://rel" as well as "sqlite:PATH" */
+		if (has_prefix(rest, "//"))
+			rest += 2;
+	} else {
+		colon = strstr(url, "://");
+		if (colon && colon > url && !memchr(url, '/', (size_t)(colon - url)))
+			return error_set(SO_EINVALID, "unsupported store URL scheme");
+		rest = url;
+	}
+	if (!*rest)
+		return error_set(SO_EINVALID, "store URL has no database path");
+	if (strlen(rest) > 4096)
+		return error_set(SO_EINVALID, "store URL is too long");
+	if (memchr(rest, '\n', strlen(rest)))
+		return error_set(SO_EINVALID, "store URL contains a newline");
+	*be = &store_sqlite_backend;
+	*target = xstrdup(rest);
+	return 0;
+}
+
+int store_open(struct store **out, const char *url)
+{
+	const struct store_backend *be = NULL;
+	char *target = NULL;
+	void *impl = NULL;
+	int err;
+
+	assert(out);
+	*out = NULL;
+	if ((err = store_url_parse(url, &be, &target)) < 0 ||
+	    (err = be->open(&impl, target)) < 0)
+		goto done;
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->be = be;
+	(*out)->impl = impl;
+	err = 0;
+done:
+	free(target);
+	return err;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	st->be->close(st->impl);
+	free(st);
+}
+
+int store_schema_version(struct store *st, int *out)
+{
+	assert(st && out);
+	*out = 0;
+	return st->be->schema_version(st->impl, out);
+}
+
+int store_check(struct store *st)
+{
+	assert(st);
+	return st->be->check(st->impl);
+}
+
+/* ---- argument helpers ---- */
+
+static bool blank(const char *s)
+{
+	if (!s)
+		return true;
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	return *s == '\0';
+}
+
+/* "YYYY-MM-DD" with a plausible month and day. */
+static bool valid_date(const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+	int month, day;
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+	}
+	month = (s[5] - '0') * 10 + (s[6] - '0');
+	day = (s[8] - '0') * 10 + (s[9] - '0');
+	return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+/* Normalizes an optional date: NULL or "" -> NULL, else validated. */
+static int opt_date(const char *in, const char **out, const char *field)
+{
+	*out = NULL;
+	if (!in || !*in)
+		return 0;
+	if (!valid_date(in))
+		return error_set(SO_EINVALID, "%s is invalid", field);
+	*out = in;
+	return 0;
+}
+
+static bool valid_access_level(int level)
+{
+	return level == 10 || level == 20 || level == 30 || level == 40 || level == 50;
+}
+
+static bool valid_visibility(enum store_visibility v)
+{
+	return v == STORE_VIS_PRIVATE || v == STORE_VIS_INTERNAL || v == STORE_VIS_PUBLIC;
+}
+
+static struct store_page norm_page(const struct store_page *in)
+{
+	struct store_page p = { 1, PER_PAGE_DEFAULT };
+
+	if (in) {
+		p.page = in->page < 1 ? 1 : in->page > PAGE_MAX ? PAGE_MAX : in->page;
+		p.per_page = in->per_page < 1 ? PER_PAGE_DEFAULT :
+			     in->per_page > PER_PAGE_MAX ? PER_PAGE_MAX : in->per_page;
+	}
+	return p;
+}
+
+static void today(char out[11])
+{
+	char iso[40];
+
+	clock_now_iso(iso, sizeof(iso));
+	memcpy(out, iso, 10);
+	out[10] = '\0';
+}
+
+/* A namespace full_path: non-empty segments separated by single '/'. */
+static bool valid_full_path(const char *s)
+{
+	size_t seg = 0;
+
+	if (!s || !*s || strlen(s) > 1024)
+		return false;
+	for (; *s; s++) {
+		if (*s == '/') {
+			if (seg == 0)
+				return false;
+			seg = 0;
+		} else if ((unsigned char)*s < 0x20) {
+			return false;
+		} else {
+			seg++;
+		}
+	}
+	return seg > 0;
+}
+
+/* ---- users ---- */
+
+int store_user_create(struct store *st, const struct store_user_new *in, int64_t *out_id)
+{
+	int64_t id = 0;
+	int err;
+
+	assert(st && in);
+	if (out_id)
+		*out_id = 0;
+	if (blank(in->username))
+		return error_set(SO_EINVALID, "Username can't be blank");
+	if (blank(in->email))
+		return error_set(SO_EINVALID, "Email can't be blank");
+	if (blank(in->name))
+		return error_set(SO_EINVALID, "Name can't be blank");
+	if ((err = st->be->user_create(st->impl, in, &id)) < 0)
+		return err;
+	if (out_id)
+		*out_id = id;
+	return 0;
+}
+
+int store_user_get(struct store *st, int64_t id, struct store_user **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->user_get(st->impl, id, out);
+}
+
+int store_user_get_by_login(struct store *st, const char *login, struct store_user **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (blank(login))
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->user_get_by_login(st->impl, login, out);
+}
+
+int store_user_list(struct store *st, const struct store_page *page,
+		    struct store_user ***out, int64_t *total)
+{
+	struct store_page p = norm_page(page);
+	int64_t count = 0;
+	int err;
+
+	assert(st && out);
+	*out = NULL;
+	err = st->be->user_list(st->impl, &p, out, &count);
+	if (total)
+		*total = count;
+	return err;
+}
+
+int store_user_set_state(struct store *st, int64_t id, enum store_user_state state)
+{
+	assert(st);
+	if (state != STORE_USER_ACTIVE && state != STORE_USER_BLOCKED &&
+	    state != STORE_USER_DEACTIVATED)
+		return error_set(SO_EINVALID, "state is invalid");
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->user_set_state(st->impl, id, state);
+}
+
+int store_user_set_password(struct store *st, int64_t id, const char *password_hash)
+{
+	assert(st);
+	if (blank(password_hash))
+		return error_set(SO_EINVALID, "Password can't be blank");
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->user_set_password(st->impl, id, password_hash);
+}
+
+int store_user_set_admin(struct store *st, int64_t id, bool is_admin)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->user_set_admin(st->impl, id, is_admin);
+}
+
+int store_user_touch_activity(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->user_touch_activity(st->impl, id);
+}
+
+int store_user_count(struct store *st, int64_t *out)
+{
+	assert(st && out);
+	*out = 0;
+	return st->be->user_count(st->impl, out);
+}
+
+int store_user_delete(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->user_delete(st->impl, id);
+}
+
+void store_user_free(struct store_user *u)
+{
+	if (!u)
+		return;
+	free(u->username);
+	free(u->email);
+	free(u->name);
+	free(u->password_hash);
+	free(u->created_at);
+	free(u->last_activity_on);
+	free(u);
+}
+
+void store_user_list_free(struct store_user **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		store_user_free(list[i]);
+	free(list);
+}
+
+/* ---- tokens ---- */
+
+int store_token_create(struct store *st, const struct store_token_new *in, int64_t *out_id)
+{
+	struct store_token_new t;
+	int64_t id = 0;
+	int err;
+
+	assert(st && in);
+	if (out_id)
+		*out_id = 0;
+	t = *in;
+	if (blank(t.name))
+		return error_set(SO_EINVALID, "Name can't be blank");
+	if (blank(t.scopes))
+		return error_set(SO_EINVALID, "Scopes can't be blank");
+	if (blank(t.token_hash))
+		return error_set(SO_EINVALID, "token hash is missing");
+	if ((err = opt_date(in->expires_at, &t.expires_at, "Expires at")) < 0)
+		return err;
+	if (t.user_id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	if ((err = st->be->token_create(st->impl, &t, &id)) < 0)
+		return err;
+	if (out_id)
+		*out_id = id;
+	return 0;
+}
+
+int store_token_get_by_hash(struct store *st, const char *token_hash, struct store_token **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (blank(token_hash))
+		return error_set(SO_ENOTFOUND, "token not found");
+	return st->be->token_get_by_hash(st->impl, token_hash, out);
+}
+
+int store_token_list_for_user(struct store *st, int64_t user_id, struct store_token ***out)
+{
+	assert(st && out);
+	*out = NULL;
+	return st->be->token_list_for_user(st->impl, user_id, out);
+}
+
+int store_token_revoke(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "token not found");
+	return st->be->token_revoke(st->impl, id);
+}
+
+int store_token_touch(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "token not found");
+	return st->be->token_touch(st->impl, id);
+}
+
+void store_token_free(struct store_token *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->scopes);
+	free(t->token_hash);
+	free(t->expires_at);
+	free(t->created_at);
+	free(t->last_used_at);
+	free(t);
+}
+
+void store_token_list_free(struct store_token **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		store_token_free(list[i]);
+	free(list);
+}
+
+/* ---- sessions ---- */
+
+int store_session_create(struct store *st, const char *id_hash, int64_t user_id,
+			 const char *csrf_token, int64_t expires_at)
+{
+	assert(st);
+	if (blank(id_hash) || blank(csrf_token))
+		return error_set(SO_EINVALID, "session id or CSRF token is missing");
+	if (user_id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->session_create(st->impl, id_hash, user_id, csrf_token, expires_at);
+}
+
+int store_session_get(struct store *st, const char *id_hash, struct store_session **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (blank(id_hash))
+		return error_set(SO_ENOTFOUND, "session not found");
+	return st->be->session_get(st->impl, id_hash, clock_unix(), out);
+}
+
+int store_session_delete(struct store *st, const char *id_hash)
+{
+	assert(st);
+	if (blank(id_hash))
+		return 0;
+	return st->be->session_delete(st->impl, id_hash);
+}
+
+int store_session_delete_for_user(struct store *st, int64_t user_id)
+{
+	assert(st);
+	return st->be->session_delete_for_user(st->impl, user_id);
+}
+
+int store_session_purge_expired(struct store *st, int64_t now)
+{
+	assert(st);
+	return st->be->session_purge_expired(st->impl, now);
+}
+
+void store_session_free(struct store_session *s)
+{
+	if (!s)
+		return;
+	free(s->id_hash);
+	free(s->csrf_token);
+	free(s->created_at);
+	free(s);
+}
+
+/* ---- namespaces ---- */
+
+int store_namespace_create(struct store *st, const char *name, const char *full_path,
+			   const char *kind, int64_t owner_id, int64_t *out_id)
+{
+	const char *path;
+	int64_t id = 0;
+	int err;
+
+	assert(st);
+	if (out_id)
+		*out_id = 0;
+	if (!kind || (strcmp(kind, "user") != 0 && strcmp(kind, "group") != 0))
+		return error_set(SO_EINVALID, "namespace kind must be user or group");
+	if (!valid_full_path(full_path))
+		return error_set(SO_EINVALID, "Path is invalid");
+	path = strrchr(full_path, '/');
+	path = path ? path + 1 : full_path;
+	if (strcmp(kind, "user") == 0 && path != full_path)
+		return error_set(SO_EINVALID, "a user namespace cannot be nested");
+	if (blank(name))
+		name = path;
+	if ((err = st->be->namespace_create(st->impl, name, path, full_path, kind,
+					    owner_id < 0 ? 0 : owner_id, &id)) < 0)
+		return err;
+	if (out_id)
+		*out_id = id;
+	return 0;
+}
+
+int store_namespace_get(struct store *st, int64_t id, struct store_namespace **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "namespace not found");
+	return st->be->namespace_get(st->impl, id, out);
+}
+
+int store_namespace_get_by_path(struct store *st, const char *full_path,
+				struct store_namespace **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (!valid_full_path(full_path))
+		return error_set(SO_ENOTFOUND, "namespace not found");
+	return st->be->namespace_get_by_path(st->impl, full_path, out);
+}
+
+void store_namespace_free(struct store_namespace *ns)
+{
+	if (!ns)
+		return;
+	free(ns->name);
+	free(ns->path);
+	free(ns->full_path);
+	free(ns->kind);
+	free(ns->created_at);
+	free(ns);
+}
+
+/* ---- projects ---- */
+
+int store_project_create(struct store *st, const struct store_project_new *in, int64_t *out_id)
+{
+	int64_t id = 0;
+	int err;
+
+	assert(st && in);
+	if (out_id)
+		*out_id = 0;
+	if (blank(in->name))
+		return error_set(SO_EINVALID, "Name can't be blank");
+	if (blank(in->path))
+		return error_set(SO_EINVALID, "Path can't be blank");
+	if (strchr(in->path, '/') || !valid_full_path(in->path))
+		return error_set(SO_EINVALID, "Path is invalid");
+	if (!valid_visibility(in->visibility))
+		return error_set(SO_EINVALID, "Visibility level is invalid");
+	if (in->namespace_id <= 0)
+		return error_set(SO_ENOTFOUND, "namespace not found");
+	if (in->creator_id <= 0)
+		return error_set(SO_EINVALID, "a project needs a creator");
+	if ((err = st->be->project_create(st->impl, in, &id)) < 0)
+		return err;
+	if (out_id)
+		*out_id = id;
+	return 0;
+}
+
+int store_project_get(struct store *st, int64_t id, struct store_project **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "project not found");
+	return st->be->project_get(st->impl, id, out);
+}
+
+int store_project_get_by_path(struct store *st, const char *full_path, struct store_project **out)
+{
+	const char *slash;
+	char *ns = NULL;
+	int err;
+
+	assert(st && out);
+	*out = NULL;
+	if (!valid_full_path(full_path) || !(slash = strrchr(full_path, '/'))) {
+		err = error_set(SO_ENOTFOUND, "project not found");
+		goto done;
+	}
+	ns = xstrndup(full_path, (size_t)(slash - full_path));
+	err = st->be->project_get_by_path(st->impl, ns, slash + 1, out);
+done:
+	free(ns);
+	return err;
+}
+
+int store_project_list_visible(struct store *st, int64_t user_id, bool is_admin,
+			       const struct store_page *page,
+			       struct store_project ***out, int64_t *total)
+{
+	struct store_page p = norm_page(page);
+	int64_t count = 0;
+	int err;
+
+	assert(st && out);
+	*out = NULL;
+	if (user_id <= 0) {
+		user_id = 0;
+		is_admin = false;
+	}
+	err = st->be->project_list_visible(st->impl, user_id, is_admin, &p, out, &count);
+	if (total)
+		*total = count;
+	return err;
+}
+
+int store_project_delete(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "project not found");
+	return st->be->project_delete(st->impl, id);
+}
+
+int store_project_set_default_branch(struct store *st, int64_t id, const char *branch)
+{
+	assert(st);
+	if (blank(branch))
+		branch = NULL;
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "project not found");
+	return st->be->project_set_default_branch(st->impl, id, branch);
+}
+
+int store_project_touch_activity(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "project not found");
+	return st->be->project_touch_activity(st->impl, id);
+}
+
+void store_project_free(struct store_project *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->path);
+	free(p->path_with_namespace);
+	free(p->description);
+	free(p->default_branch);
+	free(p->created_at);
+	free(p->last_activity_at);
+	free(p);
+}
+
+void store_project_list_free(struct store_project **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		store_project_free(list[i]);
+	free(list);
+}
+
+/* ---- members ---- */
+
+int store_member_add(struct store *st, int64_t project_id, int64_t user_id,
+		     int access_level, const char *expires_at, int64_t created_by)
+{
+	const char *exp;
+	int err;
+
+	assert(st);
+	if (!valid_access_level(access_level))
+		return error_set(SO_EINVALID, "Access level does not have a valid value");
+	if ((err = opt_date(expires_at, &exp, "Expires at")) < 0)
+		return err;
+	if (project_id <= 0)
+		return error_set(SO_ENOTFOUND, "project not found");
+	if (user_id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	return st->be->member_add(st->impl, project_id, user_id, access_level, exp,
+				  created_by < 0 ? 0 : created_by);
+}
+
+int store_member_get(struct store *st, int64_t project_id, int64_t user_id,
+		     struct store_member **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (project_id <= 0 || user_id <= 0)
+		return error_set(SO_ENOTFOUND, "member not found");
+	return st->be->member_get(st->impl, project_id, user_id, out);
+}
+
+int store_member_list(struct store *st, int64_t project_id, const struct store_page *page,
+		      struct store_member ***out, int64_t *total)
+{
+	struct store_page p = norm_page(page);
+	int64_t count = 0;
+	int err;
+
+	assert(st && out);
+	*out = NULL;
+	err = st->be->member_list(st->impl, project_id, &p, out, &count);
+	if (total)
+		*total = count;
+	return err;
+}
+
+int store_member_update(struct store *st, int64_t project_id, int64_t user_id,
+			int access_level, const char *expires_at)
+{
+	const char *exp;
+	int err;
+
+	assert(st);
+	if (!valid_access_level(access_level))
+		return error_set(SO_EINVALID, "Access level does not have a valid value");
+	if ((err = opt_date(expires_at, &exp, "Expires at")) < 0)
+		return err;
+	if (project_id <= 0 || user_id <= 0)
+		return error_set(SO_ENOTFOUND, "member not found");
+	return st->be->member_update(st->impl, project_id, user_id, access_level, exp);
+}
+
+int store_member_remove(struct store *st, int64_t project_id, int64_t user_id)
+{
+	assert(st);
+	if (project_id <= 0 || user_id <= 0)
+		return error_set(SO_ENOTFOUND, "member not found");
+	return st->be->member_remove(st->impl, project_id, user_id);
+}
+
+int store_member_access_level(struct store *st, int64_t project_id, int64_t user_id, int *out)
+{
+	char day[11];
+
+	assert(st && out);
+	*out = 0;
+	if (project_id <= 0 || user_id <= 0)
+		return 0;
+	today(day);
+	return st->be->member_access_level(st->impl, project_id, user_id, day, out);
+}
+
+int store_member_count_owners(struct store *st, int64_t project_id, int64_t *out)
+{
+	char day[11];
+
+	assert(st && out);
+	*out = 0;
+	today(day);
+	return st->be->member_count_owners(st->impl, project_id, day, out);
+}
+
+void store_member_free(struct store_member *m)
+{
+	if (!m)
+		return;
+	free(m->expires_at);
+	free(m->created_at);
+	store_user_free(m->user);
+	free(m);
+}
+
+void store_member_list_free(struct store_member **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		store_member_free(list[i]);
+	free(list);
+}

@@ -1,0 +1,110 @@
+/*
+ * store_backend.h: the table a storage backend fills in (private to
+ * src/store/).
+ *
+ * Design: store.c owns the public API in store.h. It parses the store URL,
+ * picks a backend, validates and normalizes arguments that every backend
+ * would check the same way (NULL pointers, enum ranges, date formats,
+ * page/per_page clamping), then forwards the call through this table. A
+ * backend therefore receives only well-formed input and never has to
+ * re-implement those rules. The result structs (store_user, ...) are plain
+ * heap objects released by the *_free() functions in store.c, so a backend
+ * allocates them with xmalloc/xstrdup (util/buf.h) and nothing else.
+ *
+ * Adding a backend (e.g. PostgreSQL): write postgres.c defining a
+ * `const struct store_backend store_postgres_backend`, declare it below,
+ * add a URL scheme to store_url_parse() in store.c and the file to
+ * meson.build. No caller changes.
+ *
+ * Every function gets the backend's own handle (`impl`, returned by open)
+ * first; the other arguments mean what they mean in store.h.
+ */
+#ifndef SO_STORE_STORE_BACKEND_H
+#define SO_STORE_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_backend {
+	const char *name; /* "sqlite" */
+
+	/* target: the backend-specific part of the URL (a path or ":memory:"
+	 * for SQLite). Creates the database when needed and applies pending
+	 * migrations. *out is the backend handle. */
+	int (*open)(void **out, const char *target);
+	void (*close)(void *impl);
+	int (*schema_version)(void *impl, int *out);
+	int (*check)(void *impl);
+
+	int (*user_create)(void *impl, const struct store_user_new *in, int64_t *out_id);
+	int (*user_get)(void *impl, int64_t id, struct store_user **out);
+	int (*user_get_by_login)(void *impl, const char *login, struct store_user **out);
+	int (*user_list)(void *impl, const struct store_page *page,
+			 struct store_user ***out, int64_t *total);
+	int (*user_set_state)(void *impl, int64_t id, enum store_user_state state);
+	int (*user_set_password)(void *impl, int64_t id, const char *password_hash);
+	int (*user_set_admin)(void *impl, int64_t id, bool is_admin);
+	int (*user_touch_activity)(void *impl, int64_t id);
+	int (*user_count)(void *impl, int64_t *out);
+	int (*user_delete)(void *impl, int64_t id);
+
+	int (*token_create)(void *impl, const struct store_token_new *in, int64_t *out_id);
+	int (*token_get_by_hash)(void *impl, const char *token_hash, struct store_token **out);
+	int (*token_list_for_user)(void *impl, int64_t user_id, struct store_token ***out);
+	int (*token_revoke)(void *impl, int64_t id);
+	int (*token_touch)(void *impl, int64_t id);
+
+	int (*session_create)(void *impl, const char *id_hash, int64_t user_id,
+			      const char *csrf_token, int64_t expires_at);
+	int (*session_get)(void *impl, const char *id_hash, int64_t now,
+			   struct store_session **out);
+	int (*session_delete)(void *impl, const char *id_hash);
+	int (*session_delete_for_user)(void *impl, int64_t user_id);
+	int (*session_purge_expired)(void *impl, int64_t now);
+
+	/* name is never NULL here (store.c defaults it to the last segment);
+	 * path is that last segment. */
+	int (*namespace_create)(void *impl, const char *name, const char *path,
+				const char *full_path, const char *kind, int64_t owner_id,
+				int64_t *out_id);
+	int (*namespace_get)(void *impl, int64_t id, struct store_namespace **out);
+	int (*namespace_get_by_path)(void *impl, const char *full_path,
+				     struct store_namespace **out);
+
+	int (*project_create)(void *impl, const struct store_project_new *in, int64_t *out_id);
+	int (*project_get)(void *impl, int64_t id, struct store_project **out);
+	/* full_path already split at its last '/'. */
+	int (*project_get_by_path)(void *impl, const char *namespace_path, const char *path,
+				   struct store_project **out);
+	int (*project_list_visible)(void *impl, int64_t user_id, bool is_admin,
+				    const struct store_page *page,
+				    struct store_project ***out, int64_t *total);
+	int (*project_delete)(void *impl, int64_t id);
+	int (*project_set_default_branch)(void *impl, int64_t id, const char *branch);
+	int (*project_touch_activity)(void *impl, int64_t id);
+
+	int (*member_add)(void *impl, int64_t project_id, int64_t user_id, int access_level,
+			  const char *expires_at, int64_t created_by);
+	int (*member_get)(void *impl, int64_t project_id, int64_t user_id,
+			  struct store_member **out);
+	int (*member_list)(void *impl, int64_t project_id, const struct store_page *page,
+			   struct store_member ***out, int64_t *total);
+	int (*member_update)(void *impl, int64_t project_id, int64_t user_id,
+			     int access_level, const char *expires_at);
+	int (*member_remove)(void *impl, int64_t project_id, int64_t user_id);
+	/* today: "YYYY-MM-DD" (UTC); memberships with expires_at < today
+	 * do not count. */
+	int (*member_access_level)(void *impl, int64_t project_id, int64_t user_id,
+				   const char *today, int *out);
+	int (*member_count_owners)(void *impl, int64_t project_id, const char *today,
+				   int64_t *out);
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+/* Splits a store URL into its backend and the backend's target (caller
+ * frees *target). Pure: touches no file, so it can be fuzzed.
+ * "sqlite:PATH", "sqlite://PATH", "sqlite::memory:", a bare path;
+ * "postgres://..." is SO_EINVALID until a PostgreSQL backend exists. */
+int store_url_parse(const char *url, const struct store_backend **be, char **target);
+
+#endif
