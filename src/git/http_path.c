@@ -70,8 +70,7 @@ enum git_http_endpoint git_http_parse_path(const char *path, char **project_path
 		ep = GIT_HTTP_UPLOAD_PACK;
 	else if (!strcmp(rest, "git-receive-pack"))
 		ep = GIT_HTTP_RECEIVE_PACK;
-	else if (!strcmp(rest, "HEAD") || !strncmp(rest, "objects/", 8) ||
-		 !strncmp(rest, "info/", 5))
+	else if (!strcmp(rest, "HEAD") || !strncmp(rest, "objects/", 8))
 		ep = GIT_HTTP_DUMB;
 	else
 		return GIT_HTTP_NONE;

@@ -13,7 +13,7 @@ enum git_http_endpoint {
 	GIT_HTTP_INFO_REFS,       /* GET info/refs */
 	GIT_HTTP_UPLOAD_PACK,     /* POST git-upload-pack */
 	GIT_HTTP_RECEIVE_PACK,    /* POST git-receive-pack */
-	GIT_HTTP_DUMB,            /* HEAD, objects/..., info/packs...: not served */
+	GIT_HTTP_DUMB,            /* HEAD, objects/...: not served (403) */
 };
 
 /* Splits a raw request path "/<ns>/<project>.git/<rest>". On a match
