@@ -63,6 +63,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* <sys/socket.h> defines SO_ERROR (a socket option, 4), which hides
+ * util/error.h's SO_ERROR (-1); this file needs only the latter. */
+#undef SO_ERROR
+
 #define DEFAULT_MAX_BODY (1024 * 1024)
 #define DEFAULT_MAX_HEADER (32 * 1024)
 #define DEFAULT_MAX_CONNECTIONS 512
@@ -663,6 +667,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
 	mhd_last_error[0] = '\0';
 	srv->daemon = MHD_start_daemon(
 		flags, opts->port, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first, as MHD asks */
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned int)(opts->max_connections ? opts->max_connections
 						     : DEFAULT_MAX_CONNECTIONS),
@@ -675,7 +680,6 @@ int http_server_start(struct http_server **out, const struct http_server_options
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		err = error_set(SO_ERROR, "cannot listen on %s%s%s port %u%s%s",
