@@ -663,6 +663,8 @@ static int sq_open(void **out, const char *target)
 			goto done;
 		}
 		mode = col_str(s, 0);
+		sqlite3_finalize(s);
+		s = NULL;
 		if (!mode || strcmp(mode, "wal") != 0)
 			log_warn("store: WAL mode is not available for %s (journal mode %s)",
 				 target, mode ? mode : "unknown");
