@@ -6,6 +6,7 @@
 #include "auth/auth.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -27,12 +28,13 @@ struct app *test_app_open(void)
 	int fd;
 
 	cr_assert_eq(auth_init(), 0);
+	log_init(LOG_WARN, 2);
 	snprintf(t->path, sizeof(t->path), "/tmp/so-auth-test-XXXXXX");
 	fd = mkstemp(t->path);
 	cr_assert(fd >= 0);
 	close(fd);
 	unlink(t->path);
-	url = getenv("SO_TEST_MEMSTORE") ? xstrdup("sqlite::memory:") : xasprintf("sqlite:%s", t->path);
+	url = xasprintf("sqlite:%s", t->path);
 	cr_assert_eq(store_open(&t->app.store, url), 0, "store_open: %s", error_msg());
 	free(url);
 	randombytes_buf(key, sizeof(key));
