@@ -9,6 +9,7 @@ Test(open, url_forms)
 {
 	struct tmpdb t;
 	struct store *st = (struct store *)1;
+	struct store_user *u = NULL;
 	char url[200];
 	int v = 0;
 
@@ -32,8 +33,9 @@ Test(open, url_forms)
 	/* sqlite:///abs/path is the same file */
 	snprintf(url, sizeof(url), "sqlite://%s", t.path);
 	cr_assert_eq(store_open(&st, url), 0, "%s", error_msg());
-	cr_assert_eq(store_user_get_by_login(st, "bare", &(struct store_user *){ NULL }), 0);
-	store_user_free(NULL);
+	cr_assert_eq(store_user_get_by_login(st, "bare", &u), 0);
+	cr_assert_str_eq(u->username, "bare");
+	store_user_free(u);
 	cr_assert_eq(store_schema_version(st, &v), 0);
 	cr_assert_eq(v, 1);
 	store_close(st);
