@@ -51,6 +51,12 @@ int config_apply_env(struct config *cfg);
 /* Parses "host:port", "[::1]:port" or ":port" into listen_addr/port. */
 int config_set_listen(struct config *cfg, const char *value);
 int config_finish(struct config *cfg);
+/* The value parsers behind the file's sizes and durations, for flags:
+ * "1048576", "512KiB", "1MiB", "2GiB" (KiB/MiB/GiB/TiB and a bare K/M/G/T
+ * are powers of 1024, KB/MB/GB/TB of 1000, case-insensitive) and "60",
+ * "10s", "5m", "1.5h", "7d", "250ms" (a bare number is seconds). */
+int config_parse_size(const char *s, uint64_t *out);
+int config_parse_duration(const char *s, double *out);
 void config_dispose(struct config *cfg); /* accepts NULL */
 
 #endif
