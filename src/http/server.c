@@ -682,10 +682,10 @@ int http_server_start(struct http_server **out, const struct http_server_options
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
-		err = error_set(SO_ERROR, "cannot listen on %s%s%s port %u%s%s",
-				strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
-				(unsigned)opts->port, mhd_last_error[0] ? ": " : "",
-				mhd_last_error);
+		/* MHD's own words say why ("Failed to bind to port 8080:
+		 * Address already in use"); the caller names the address. */
+		err = error_set(SO_ERROR, "%s",
+				mhd_last_error[0] ? mhd_last_error : "cannot start the HTTP server");
 		goto done;
 	}
 	*out = srv;

@@ -758,7 +758,7 @@ Test(server_start, port_in_use_is_an_error)
 	rc = http_server_start(&b, &o, routes, 1, NULL);
 	cr_assert_lt(rc, 0);
 	cr_assert_null(b);
-	cr_assert(strstr(error_msg(), "cannot listen on 127.0.0.1 port"), "%s", error_msg());
+	cr_assert(strstr(error_msg(), "in use"), "%s", error_msg());
 	http_server_stop(a);
 	http_server_stop(NULL);
 }
