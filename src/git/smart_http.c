@@ -549,30 +549,32 @@ static int answer(struct http_request *req, struct gitcgi *g)
 	return err;
 }
 
+static int respond_too_big(struct http_request *req, uint64_t max)
+{
+	char *msg = xasprintf("the push is larger than the limit of %" PRIu64 " bytes", max);
+	int rc = respond_text(req, 413, msg);
+
+	free(msg);
+	return rc;
+}
+
 static int body_sink(struct http_request *req, const char *data, size_t len, void *cls)
 {
 	struct gitcgi *g = cls;
-	char *msg;
 	int rc;
 
-	if (data == NULL) {
-		if (g->too_big) {
-			msg = xasprintf("the push is larger than the limit of %" PRIu64 " bytes",
-					g->max_body);
-			rc = respond_text(req, 413, msg);
-			free(msg);
-			return rc;
-		}
-		return answer(req, g);
-	}
+	if (data == NULL)
+		return g->too_big ? 0 : answer(req, g);
 	g->body_bytes += len;
 	if (g->too_big)
+		/* answered already; swallow a little more so the client can
+		 * read the 413, then let the server hang up */
 		return g->body_bytes > g->max_body + DISCARD_SLACK ? -1 : 0;
 	if (g->body_bytes > g->max_body) {
 		g->too_big = true;
 		kill_child(g);
 		close_fd(&g->in_fd);
-		return 0;
+		return respond_too_big(req, g->max_body);
 	}
 	if (g->in_fd < 0)
 		return 0; /* the child stopped reading: swallow, it answers at the end */
@@ -703,12 +705,8 @@ int git_http_handler(struct http_request *req, void *app_)
 	}
 
 	cl = http_request_content_length(req);
-	if (cl > 0 && (uint64_t)cl > app->cfg.max_push_bytes) {
-		char *msg = xasprintf("the push is larger than the limit of %" PRIu64 " bytes",
-				      (uint64_t)app->cfg.max_push_bytes);
-
-		err = respond_text(req, 413, msg);
-		free(msg);
+	if (cl > 0 && app->cfg.max_push_bytes && (uint64_t)cl > app->cfg.max_push_bytes) {
+		err = respond_too_big(req, app->cfg.max_push_bytes);
 		goto done;
 	}
 	/* A project whose repository is missing (created before its
