@@ -86,7 +86,7 @@ bool auth_csrf_anon_valid(struct app *app, struct http_request *req, const char 
 	issued = strtoll(submitted, &end, 10);
 	if (end == submitted || *end != '.' || end >= dot)
 		return false;
-	if (issued > now + 60 || now - issued > AUTH_CSRF_ANON_TTL_S)
+	if (issued <= 0 || issued > now + 60 || now - issued > AUTH_CSRF_ANON_TTL_S)
 		return false;
 	if (!(mac = auth_mac_hex(app, "csrf-anon", submitted, (size_t)(dot - submitted))))
 		return false;
