@@ -1,0 +1,24 @@
+/*
+ * ci/lint.h: `slashops lint [FILE]` without a server: load a
+ * .gitlab-ci.yml from a plain checkout and report "OK" or the errors.
+ *
+ * Design: the file is read from disk; the repository root is the nearest
+ * ancestor directory of the file that contains `.git` (else the file's own
+ * directory), and local includes are read from there (with globs over the
+ * files under it, .git excluded). include:project, remote, template and
+ * component are errors (there is no server to ask). Variables for include
+ * rules and paths are the process environment, so CI_* can be set by hand.
+ */
+#ifndef SO_CI_LINT_H
+#define SO_CI_LINT_H
+
+struct buf;
+
+/* Lints the file at path. Appends to out_report either "OK\n" (maybe after
+ * "FILE:LINE:COL: warning: ..." lines) or one "FILE:LINE:COL: message"
+ * line per error. Returns 0 when the configuration is valid, SO_EINVALID
+ * when it has errors, SO_ENOTFOUND/SO_ERROR when the file cannot be read
+ * (message in error_msg() and in the report). */
+int ci_lint(const char *path, struct buf *out_report);
+
+#endif
