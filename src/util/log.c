@@ -74,6 +74,9 @@ void log_event(enum log_level level, const char *msg, json_t *fields)
 }
 
 static void log_v(enum log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void log_v(enum log_level level, const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT(4096);
 
