@@ -259,4 +259,107 @@ int store_member_count_owners(struct store *st, int64_t project_id, int64_t *out
 void store_member_free(struct store_member *m);
 void store_member_list_free(struct store_member **list);
 
+/* ---- chat integrations (per project; issue 3) ----
+ * One row per project and kind ("mattermost_slash_commands"). The token
+ * Mattermost generated is kept only as a keyed hash (auth_token_hash), so
+ * a copy of the database cannot forge slash commands; the trigger compares
+ * hashes in constant time. team_id is the chat team the integration
+ * serves: recorded from the first request with a valid token, changeable
+ * by a Maintainer; a request from another team is refused. */
+struct store_integration {
+	int64_t id;
+	int64_t project_id;
+	char *kind;          /* "mattermost_slash_commands" */
+	char *token_hash;    /* hex; NULL when no token is set */
+	bool active;
+	char *team_id;       /* NULL until the first valid request */
+	char *team_domain;   /* NULL until then */
+	char *created_at;
+	char *updated_at;
+};
+
+/* Creates or updates the row for (project_id, kind). token_hash NULL keeps
+ * the current hash. Setting a new token clears team_id/team_domain only
+ * when clear_team is true. */
+int store_integration_upsert(struct store *st, int64_t project_id, const char *kind,
+			     const char *token_hash, bool active, bool clear_team,
+			     int64_t *out_id);
+int store_integration_get(struct store *st, int64_t project_id, const char *kind,
+			  struct store_integration **out);
+int store_integration_delete(struct store *st, int64_t project_id, const char *kind);
+/* team_id NULL clears it (the next valid request records its team). */
+int store_integration_set_team(struct store *st, int64_t id, const char *team_id,
+			       const char *team_domain);
+void store_integration_free(struct store_integration *in);
+
+/* ---- chat names: chat accounts linked to slashops users (issue 3) ----
+ * Global, as in GitLab: (team_id, chat_id) identifies a chat account and
+ * links to exactly one user. */
+struct store_chat_name {
+	int64_t id;
+	int64_t user_id;
+	char *team_id;
+	char *team_domain;
+	char *chat_id;       /* the chat service's user id */
+	char *chat_name;     /* the chat user name at link time */
+	char *last_used_at;  /* or NULL */
+	char *created_at;
+};
+
+/* SO_EEXISTS "This chat account is already linked" when (team_id,
+ * chat_id) is linked to anyone. */
+int store_chat_name_create(struct store *st, int64_t user_id, const char *team_id,
+			   const char *team_domain, const char *chat_id, const char *chat_name,
+			   int64_t *out_id);
+int store_chat_name_find(struct store *st, const char *team_id, const char *chat_id,
+			 struct store_chat_name **out);
+/* Ordered by id. */
+int store_chat_name_list_for_user(struct store *st, int64_t user_id,
+				  struct store_chat_name ***out);
+/* Deletes id only if it belongs to user_id (SO_ENOTFOUND otherwise). */
+int store_chat_name_delete(struct store *st, int64_t id, int64_t user_id);
+/* Updates last_used_at at most once an hour. */
+int store_chat_name_touch(struct store *st, int64_t id);
+void store_chat_name_free(struct store_chat_name *cn);
+void store_chat_name_list_free(struct store_chat_name **list);
+
+/* ---- chat link requests: single-use, short-lived (issue 3) ----
+ * The "connect your account" link carries a random token; only its hash
+ * is stored, with what the chat request said about the chat account. */
+struct store_chat_link {
+	char *token_hash;
+	int64_t project_id;
+	char *integration_kind;
+	char *team_id;
+	char *team_domain;
+	char *chat_id;
+	char *chat_name;
+	int64_t expires_at;  /* Unix seconds */
+};
+
+int store_chat_link_create(struct store *st, const struct store_chat_link *in);
+/* SO_ENOTFOUND when missing, used or expired (now >= expires_at). */
+int store_chat_link_get(struct store *st, const char *token_hash, int64_t now,
+			struct store_chat_link **out);
+/* Atomically deletes the row: 0 for the one caller that consumed it,
+ * SO_ENOTFOUND for everyone else (used, denied or expired). out (may be
+ * NULL) receives the row. */
+int store_chat_link_consume(struct store *st, const char *token_hash, int64_t now,
+			    struct store_chat_link **out);
+int store_chat_link_purge_expired(struct store *st, int64_t now);
+void store_chat_link_free(struct store_chat_link *l);
+
+/* ---- slash command deduplication (issue 3) ----
+ * Mattermost sends a trigger_id with each command; a repeat within the
+ * window is answered with the first reply and never runs twice. */
+/* Claims (integration_id, trigger_id). *first is true for the first
+ * claim; otherwise *previous_reply receives the stored reply JSON (or
+ * NULL while the first request is still being handled). Rows older than
+ * now - window_s are ignored and purged. */
+int store_chat_trigger_claim(struct store *st, int64_t integration_id, const char *trigger_id,
+			     int64_t now, int64_t window_s, bool *first, char **previous_reply);
+/* Stores the reply sent for a claimed trigger. */
+int store_chat_trigger_set_reply(struct store *st, int64_t integration_id,
+				 const char *trigger_id, const char *reply_json);
+
 #endif
