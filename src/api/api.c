@@ -281,14 +281,12 @@ void api_page_headers(struct api_req *r, const struct store_page *pg, int64_t to
 	add_int_header(r, "X-Total-Pages", pages);
 	add_int_header(r, "X-Page", pg->page);
 	add_int_header(r, "X-Per-Page", pg->per_page);
+	/* GitLab sends these empty on the last/first page; libmicrohttpd
+	 * cannot send an empty header, so they are left out then. */
 	if (pg->page < pages)
 		add_int_header(r, "X-Next-Page", pg->page + 1);
-	else
-		http_add_header(r->req, "X-Next-Page", "");
 	if (pg->page > 1)
 		add_int_header(r, "X-Prev-Page", pg->page - 1 < pages ? pg->page - 1 : pages);
-	else
-		http_add_header(r->req, "X-Prev-Page", "");
 
 	query_without_paging(r, &query);
 	if (pg->page > 1)
