@@ -7,8 +7,9 @@
  * web handler starts with web_require_session() (or auth_request_session()
  * when signing in is optional), checks the authenticity_token of every
  * POST with auth_csrf_valid(), and answers with web_render_page(). Every
- * page carries a strict Content-Security-Policy (no scripts at all,
- * styles only from /assets/), X-Frame-Options DENY, nosniff and no-store.
+ * page carries a strict Content-Security-Policy of its own (no scripts at
+ * all, styles only from /assets/), Referrer-Policy and no-store, on top of
+ * the http layer's nosniff, X-Frame-Options DENY and general CSP.
  *
  * Ownership: identities are the caller's (auth_identity_dispose).
  */
