@@ -2368,6 +2368,11 @@ int ci_config_load(struct ci_config **out, const char *path, const char *data,
 	ci_yctx_init(&ctx, &local, opts->max_nodes, opts->max_bytes);
 	if ((err = ci_yaml_load(&ctx, path, data, len, &root, &header)) < 0)
 		goto done;
+	if (root->n == 0 && !header) {
+		err = ci_diag_add(&local, CI_DIAG_ERROR, path, 1, 1,
+			"Please provide content of %s", path);
+		goto done;
+	}
 	if ((err = ci_inputs_apply(&ctx, opts, header, NULL, root, root)) < 0 ||
 	    (err = ci_include_process(&ctx, opts, path, &root)) < 0 ||
 	    (err = ci_extends_resolve(&ctx, root)) < 0 ||
@@ -2386,7 +2391,7 @@ done:
 		ci_config_free(cfg);
 		cfg = NULL;
 		if (local.n_errors == 0)
-			ci_diag_add(&local, CI_DIAG_ERROR, path, 0, 0, "%s",
+			ci_diag_add(&local, CI_DIAG_ERROR, path, 1, 1, "%s",
 				*error_msg() ? error_msg() : "invalid configuration");
 		error_set(err == SO_ETOOBIG ? SO_ETOOBIG : SO_EINVALID, "%s:%u:%u: %s",
 			local.v[0].file, local.v[0].line, local.v[0].col,

@@ -334,7 +334,8 @@ struct ci_load_options {
 	ci_lookup_var_fn lookup_var;               /* NULL: all undefined */
 	void *cls;                                 /* passed to every callback */
 	size_t max_bytes;     /* cap per file; 0 = 4 MiB */
-	size_t max_nodes;     /* cap on YAML nodes incl. alias copies; 0 = 2M */
+	size_t max_nodes;     /* cap on values copied by aliases, extends,
+	                       * !reference and default:; 0 = 1,000,000 */
 	bool no_includes;     /* any include: is an error (fuzzing) */
 };
 

@@ -52,23 +52,23 @@ static bool class_match(const char **pp, char c)
 	return ok != neg;
 }
 
-static bool gmatch(const char *p, const char *s, int budget)
+static bool gmatch(const char *p, const char *s, int budget, bool dirs)
 {
 	if (budget <= 0)
 		return false;
 	while (*p) {
-		if (p[0] == '*' && p[1] == '*' && p[2] == '/') {
-			if (gmatch(p + 3, s, budget - 1))
+		if (dirs && p[0] == '*' && p[1] == '*' && p[2] == '/') {
+			if (gmatch(p + 3, s, budget - 1, dirs))
 				return true;
 			for (const char *q = s; *q; q++) {
-				if (*q == '/' && gmatch(p + 3, q + 1, budget - 1))
+				if (*q == '/' && gmatch(p + 3, q + 1, budget - 1, dirs))
 					return true;
 			}
 			return false;
 		}
 		if (p[0] == '*' && p[1] == '*') {
 			for (const char *q = s;; q++) {
-				if (gmatch(p + 2, q, budget - 1))
+				if (gmatch(p + 2, q, budget - 1, dirs))
 					return true;
 				if (!*q)
 					return false;
@@ -76,7 +76,7 @@ static bool gmatch(const char *p, const char *s, int budget)
 		}
 		if (*p == '*') {
 			for (const char *q = s;; q++) {
-				if (gmatch(p + 1, q, budget - 1))
+				if (gmatch(p + 1, q, budget - 1, dirs))
 					return true;
 				if (!*q || *q == '/')
 					return false;
@@ -104,13 +104,13 @@ static bool gmatch(const char *p, const char *s, int budget)
 }
 
 /* Expands the first {a,b} group and recurses (bounded). */
-static bool brace_match(const char *p, const char *s, int depth)
+static bool brace_match(const char *p, const char *s, int depth, bool dirs)
 {
 	const char *open = strchr(p, '{'), *close = NULL, *q;
 	int level = 0;
 
 	if (!open || depth > 8)
-		return gmatch(p, s, 100000);
+		return gmatch(p, s, 100000, dirs);
 	for (q = open; *q; q++) {
 		if (*q == '{')
 			level++;
@@ -120,7 +120,7 @@ static bool brace_match(const char *p, const char *s, int depth)
 		}
 	}
 	if (!close)
-		return gmatch(p, s, 100000);
+		return gmatch(p, s, 100000, dirs);
 	q = open + 1;
 	for (;;) {
 		const char *end = q;
@@ -138,7 +138,7 @@ static bool brace_match(const char *p, const char *s, int depth)
 		buf_append(&b, p, (size_t)(open - p));
 		buf_append(&b, q, (size_t)(end - q));
 		buf_puts(&b, close + 1);
-		ok = brace_match(buf_cstr(&b), s, depth + 1);
+		ok = brace_match(buf_cstr(&b), s, depth + 1, dirs);
 		buf_dispose(&b);
 		if (ok)
 			return true;
@@ -150,7 +150,12 @@ static bool brace_match(const char *p, const char *s, int depth)
 
 bool ci_glob_match(const char *pattern, const char *path)
 {
-	return brace_match(pattern, path, 0);
+	return brace_match(pattern, path, 0, true);
+}
+
+bool ci_glob_match_include(const char *pattern, const char *path)
+{
+	return brace_match(pattern, path, 0, false);
 }
 
 /* ---------- helpers ---------- */
@@ -301,7 +306,7 @@ static int include_local(struct inc_state *st, const struct ci_node *at,
 			goto done;
 		}
 		for (size_t i = 0; i < st->n_repo_files; i++) {
-			if (ci_glob_match(p, st->repo_files[i]) &&
+			if (ci_glob_match_include(p, st->repo_files[i]) &&
 			    has_yaml_ext(st->repo_files[i])) {
 				matches = xrealloc(matches, (n + 1) * sizeof(char *));
 				matches[n++] = st->repo_files[i];

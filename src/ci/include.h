@@ -36,10 +36,17 @@ int ci_inputs_apply(struct ci_yctx *ctx, const struct ci_load_options *opts,
 	const struct ci_node *header, const struct ci_node *given,
 	struct ci_node *root, const struct ci_node *at);
 
-/* fnmatch as GitLab uses it for include globs and rules:changes/exists
+/* fnmatch as GitLab uses it for rules:changes/exists and include rules
  * (FNM_PATHNAME|FNM_DOTMATCH|FNM_EXTGLOB-like): `*` and `?` stop at '/',
  * `**` followed by '/' matches any number of directories, `**` elsewhere
  * matches anything, `[...]` classes and `{a,b}` alternatives. */
 bool ci_glob_match(const char *pattern, const char *path);
+
+/* include:local wildcards as GitLab's repository search does them: a
+ * double star matches anything including '/', a single star anything but
+ * '/'. So "configs/" + "**.yml" is every .yml below configs/, "configs/"
+ * + "**" + "/" + "*.yml" only those in subfolders, and "configs/" +
+ * "*.yml" only those directly in configs/. */
+bool ci_glob_match_include(const char *pattern, const char *path);
 
 #endif

@@ -115,7 +115,7 @@ void ci_yctx_init(struct ci_yctx *ctx, struct ci_diags *diags,
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->diags = diags;
-	ctx->max_nodes = max_nodes ? max_nodes : 2000000;
+	ctx->max_nodes = max_nodes ? max_nodes : 1000000;
 	ctx->max_bytes = max_bytes ? max_bytes : 4u << 20;
 }
 
@@ -467,7 +467,7 @@ static enum ci_ntype plain_type(const char *s, size_t len, bool *b)
 		}
 		return CI_N_INT;
 	}
-	if (all_digits(p, n, "_") && isdigit((unsigned char)p[0]))
+	if (all_digits(p, n, "_,") && isdigit((unsigned char)p[0]))
 		return CI_N_INT;
 	if (ieq(p, n, ".inf") || ieq(s, len, ".nan"))
 		return CI_N_FLOAT;
@@ -503,6 +503,87 @@ static enum ci_ntype plain_type(const char *s, size_t len, bool *b)
 			return CI_N_FLOAT;
 	}
 	return CI_N_STR;
+}
+
+/* Psych's integer forms: [-+]0b..., [-+]0<octal>, [-+]decimal with '_' or
+ * ',' separators, [-+]0x...; the text becomes Ruby's Integer#to_s. False
+ * when s is not one of them (then it is a string, e.g. "08"). */
+static bool psych_int(const char *s, size_t len, char **out)
+{
+	char digits[128];
+	size_t n = 0, i = 0;
+	int base = 10;
+	bool neg = false;
+	unsigned long long v = 0;
+
+	if (len && (s[0] == '-' || s[0] == '+')) {
+		neg = s[0] == '-';
+		i++;
+	}
+	if (len - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'b')) {
+		base = s[i + 1] == 'x' ? 16 : 2;
+		i += 2;
+	} else if (len - i > 1 && s[i] == '0') {
+		base = 8;
+		i++;
+	}
+	for (; i < len; i++) {
+		if (s[i] == '_' || s[i] == ',')
+			continue;
+		if (n + 1 >= sizeof(digits))
+			return false;
+		digits[n++] = s[i];
+	}
+	digits[n] = '\0';
+	if (n == 0)
+		return base == 8;   /* "0" alone was taken as octal prefix */
+	for (size_t k = 0; k < n; k++) {
+		int d = isdigit((unsigned char)digits[k]) ? digits[k] - '0' :
+			isxdigit((unsigned char)digits[k]) ?
+			tolower((unsigned char)digits[k]) - 'a' + 10 : 99;
+
+		if (d >= base)
+			return false;
+		if (v > (~0ULL - (unsigned)d) / (unsigned)base) {
+			/* too big for us: keep the text as Ruby would print it */
+			*out = xstrndup(s, len);
+			return true;
+		}
+		v = v * (unsigned)base + (unsigned)d;
+	}
+	*out = xasprintf("%s%llu", neg && v ? "-" : "", v);
+	return true;
+}
+
+/* Ruby's Float#to_s for the usual cases: "1.5", "1000.0", "Infinity". */
+static char *psych_float(const char *s, size_t len)
+{
+	char buf[64], *t = xstrndup(s, len), *w = t;
+	double d;
+
+	for (char *r = t; *r; r++) {
+		if (*r != '_')
+			*w++ = *r;
+	}
+	*w = '\0';
+	if (strcasecmp(t, ".inf") == 0 || strcasecmp(t, "+.inf") == 0) {
+		free(t);
+		return xstrdup("Infinity");
+	}
+	if (strcasecmp(t, "-.inf") == 0) {
+		free(t);
+		return xstrdup("-Infinity");
+	}
+	if (strcasecmp(t, ".nan") == 0) {
+		free(t);
+		return xstrdup("NaN");
+	}
+	d = strtod(t, NULL);
+	free(t);
+	snprintf(buf, sizeof(buf), "%.15g", d);
+	if (!strpbrk(buf, ".en"))
+		strcat(buf, ".0");
+	return xstrdup(buf);
 }
 
 /* ---------- the event loader ---------- */
@@ -764,7 +845,16 @@ static void on_scalar(struct loader *l, struct fy_event *ev)
 	if (plain && !fy_event_get_tag_token(ev))
 		type = plain_type(s, len, &b);
 	n = ci_node_new(type, l->file, line, col);
-	if (type != CI_N_NULL) {
+	if (type == CI_N_INT) {
+		if (!psych_int(s, len, &n->str)) {
+			n->type = type = CI_N_STR;
+			n->str = xstrndup(s, len);
+		}
+		n->len = strlen(n->str);
+	} else if (type == CI_N_FLOAT) {
+		n->str = psych_float(s, len);
+		n->len = strlen(n->str);
+	} else if (type != CI_N_NULL) {
 		n->str = xstrndup(s, len);
 		n->len = len;
 	}
@@ -854,7 +944,7 @@ static void report_fy_errors(struct loader *l, struct fy_diag *diag)
 		break;
 	}
 	if (!any)
-		lerr(l, 0, 0, SO_EINVALID, "invalid YAML");
+		lerr(l, 1, 1, SO_EINVALID, "invalid YAML");
 }
 
 int ci_yaml_load(struct ci_yctx *ctx, const char *file, const char *data,
@@ -875,7 +965,7 @@ int ci_yaml_load(struct ci_yctx *ctx, const char *file, const char *data,
 	l.ctx = ctx;
 	l.file = ci_yctx_intern(ctx, file);
 	if (len > ctx->max_bytes) {
-		err = lerr(&l, 0, 0, SO_ETOOBIG, "the file is larger than %zu bytes",
+		err = lerr(&l, 1, 1, SO_ETOOBIG, "the file is larger than %zu bytes",
 			ctx->max_bytes);
 		goto done;
 	}
