@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
+import { writeFileSync, readFileSync, readdirSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { startServer, git, tempDir, authUrl } from './harness.mjs';
@@ -31,6 +31,20 @@ function commit(dir, name, content, msg) {
   writeFileSync(join(dir, name), content);
   ok(git(['add', name], { cwd: dir }), 'git add');
   ok(git(['commit', '-q', '-m', msg], { cwd: dir }), 'git commit');
+}
+
+// The processes whose parent is pid (zombies included), from /proc.
+function childrenOf(pid) {
+  const out = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const st = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === pid) out.push(`${e} ${f[0]}`);
+    } catch { /* gone */ }
+  }
+  return out;
 }
 
 function basic(user, secret) {
@@ -310,6 +324,31 @@ test('a 60 MB push streams: server memory stays far below the push size', async 
     t.diagnostic(`peak RSS after the clone ${afterClone} KiB`);
     assert.ok(afterClone - baseline < 40 * 1024,
       `peak RSS grew by ${afterClone - baseline} KiB during a ${size >> 20} MiB clone`);
+
+    // A client that hangs up mid-download: the backend is killed and
+    // reaped (the server is left with no child processes, not even zombies).
+    const auth = { Authorization: basic('eve', token) };
+    const refs = await (await fetch(`${big.url}/eve/big.git/info/refs?service=git-upload-pack`, { headers: auth })).text();
+    const sha = refs.match(/([0-9a-f]{40}) refs\/heads\/main/)[1];
+    const want = `want ${sha}\n`;
+    const body = (want.length + 4).toString(16).padStart(4, '0') + want + '0000' + '0009done\n';
+    const ac = new AbortController();
+    const res = await fetch(`${big.url}/eve/big.git/git-upload-pack`, {
+      method: 'POST', body, signal: ac.signal,
+      headers: { ...auth, 'Content-Type': 'application/x-git-upload-pack-request' },
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    const first = await reader.read();
+    assert.ok(first.value.length > 0);
+    assert.ok(childrenOf(big.pid).length > 0, 'the backend runs while the pack streams');
+    ac.abort();
+    let left = childrenOf(big.pid);
+    for (let i = 0; i < 100 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = childrenOf(big.pid);
+    }
+    assert.deepEqual(left, [], 'no git http-backend (or zombie) left after the client hung up');
   } finally {
     const { code } = await big.stop();
     assert.equal(code, 0);
