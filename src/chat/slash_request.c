@@ -51,9 +51,11 @@ static bool header_token(const char *h, const char **tok, size_t *len)
 	n = strlen(h);
 	while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
 		n--;
+	if (n == 0)
+		return false;
 	*tok = h;
 	*len = n;
-	return n > 0;
+	return true;
 }
 
 int chat_request_parse(chat_field_getter get, const void *ctx, const char *authorization,
