@@ -46,6 +46,8 @@
 #define BUSY_TIMEOUT_MS 5000
 /* store_token_touch skips the write when last_used_at is this recent. */
 #define TOKEN_TOUCH_SECONDS 60
+/* store_chat_name_touch writes last_used_at at most this often. */
+#define CHAT_NAME_TOUCH_SECONDS 3600
 
 /* ---- schema ---- */
 
@@ -125,6 +127,51 @@ static const struct migration migrations[] = {
 	  " created_at TEXT NOT NULL) WITHOUT ROWID;"
 	  "CREATE INDEX sessions_user_id ON sessions(user_id);"
 	  "CREATE INDEX sessions_expires_at ON sessions(expires_at);" },
+	/* 2: chat integrations, chat names, chat link requests and slash
+	 * command deduplication (issue 3). chat_triggers.created_at is Unix
+	 * seconds, so the purge is one indexed range delete. */
+	{ 2,
+	  "CREATE TABLE integrations ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	  " kind TEXT NOT NULL,"
+	  " token_hash TEXT,"
+	  " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),"
+	  " team_id TEXT,"
+	  " team_domain TEXT,"
+	  " created_at TEXT NOT NULL,"
+	  " updated_at TEXT NOT NULL,"
+	  " UNIQUE (project_id, kind));"
+	  "CREATE TABLE chat_names ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  " team_id TEXT NOT NULL,"
+	  " team_domain TEXT,"
+	  " chat_id TEXT NOT NULL,"
+	  " chat_name TEXT,"
+	  " last_used_at TEXT,"
+	  " created_at TEXT NOT NULL,"
+	  " UNIQUE (team_id, chat_id));"
+	  "CREATE INDEX chat_names_user_id ON chat_names(user_id);"
+	  "CREATE TABLE chat_links ("
+	  " token_hash TEXT PRIMARY KEY,"
+	  " project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	  " integration_kind TEXT NOT NULL,"
+	  " team_id TEXT NOT NULL,"
+	  " team_domain TEXT,"
+	  " chat_id TEXT NOT NULL,"
+	  " chat_name TEXT,"
+	  " expires_at INTEGER NOT NULL,"
+	  " created_at TEXT NOT NULL) WITHOUT ROWID;"
+	  "CREATE INDEX chat_links_expires_at ON chat_links(expires_at);"
+	  "CREATE INDEX chat_links_project_id ON chat_links(project_id);"
+	  "CREATE TABLE chat_triggers ("
+	  " integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,"
+	  " trigger_id TEXT NOT NULL,"
+	  " reply TEXT,"
+	  " created_at INTEGER NOT NULL,"
+	  " PRIMARY KEY (integration_id, trigger_id)) WITHOUT ROWID;"
+	  "CREATE INDEX chat_triggers_created_at ON chat_triggers(created_at);" },
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -136,6 +183,9 @@ static const struct migration migrations[] = {
 #define USER_COLS_U "u.id, u.username, u.email, u.name, u.password_hash, u.is_admin, u.state, u.created_at, u.last_activity_on"
 #define TOKEN_COLS "id, user_id, name, scopes, token_hash, expires_at, revoked, created_at, last_used_at"
 #define NS_COLS "id, name, path, full_path, kind, owner_id, parent_id, created_at"
+#define INTEGRATION_COLS "id, project_id, kind, token_hash, active, team_id, team_domain, created_at, updated_at"
+#define CHAT_NAME_COLS "id, user_id, team_id, team_domain, chat_id, chat_name, last_used_at, created_at"
+#define CHAT_LINK_COLS "token_hash, project_id, integration_kind, team_id, team_domain, chat_id, chat_name, expires_at"
 #define PROJECT_SELECT \
 	"SELECT p.id, p.name, p.path, n.full_path || '/' || p.path, p.description," \
 	" p.default_branch, p.visibility, p.namespace_id, p.creator_id, p.created_at," \
@@ -222,7 +272,48 @@ static const struct migration migrations[] = {
 	X(MEMBER_LEVEL, "SELECT access_level FROM project_members WHERE project_id = ?1" \
 			" AND user_id = ?2 AND (expires_at IS NULL OR expires_at >= ?3)") \
 	X(MEMBER_COUNT_OWNERS, "SELECT count(*) FROM project_members WHERE project_id = ?1" \
-			       " AND access_level = 50 AND (expires_at IS NULL OR expires_at >= ?2)")
+			       " AND access_level = 50 AND (expires_at IS NULL OR expires_at >= ?2)") \
+	X(INTEGRATION_UPSERT, "INSERT INTO integrations (project_id, kind, token_hash, active," \
+			      " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?6, ?6)" \
+			      " ON CONFLICT (project_id, kind) DO UPDATE SET" \
+			      " token_hash = coalesce(excluded.token_hash, token_hash)," \
+			      " active = excluded.active," \
+			      " team_id = CASE WHEN ?5 THEN NULL ELSE team_id END," \
+			      " team_domain = CASE WHEN ?5 THEN NULL ELSE team_domain END," \
+			      " updated_at = excluded.updated_at") \
+	X(INTEGRATION_ID, "SELECT id FROM integrations WHERE project_id = ?1 AND kind = ?2") \
+	X(INTEGRATION_GET, "SELECT " INTEGRATION_COLS " FROM integrations" \
+			   " WHERE project_id = ?1 AND kind = ?2") \
+	X(INTEGRATION_DELETE, "DELETE FROM integrations WHERE project_id = ?1 AND kind = ?2") \
+	X(INTEGRATION_SET_TEAM, "UPDATE integrations SET team_id = ?2, team_domain = ?3," \
+				" updated_at = ?4 WHERE id = ?1") \
+	X(INTEGRATION_EXISTS, "SELECT 1 FROM integrations WHERE id = ?1") \
+	X(CHAT_NAME_TAKEN, "SELECT 1 FROM chat_names WHERE team_id = ?1 AND chat_id = ?2") \
+	X(CHAT_NAME_INSERT, "INSERT INTO chat_names (user_id, team_id, team_domain, chat_id," \
+			    " chat_name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") \
+	X(CHAT_NAME_FIND, "SELECT " CHAT_NAME_COLS " FROM chat_names" \
+			  " WHERE team_id = ?1 AND chat_id = ?2") \
+	X(CHAT_NAME_LIST_USER, "SELECT " CHAT_NAME_COLS " FROM chat_names WHERE user_id = ?1" \
+			       " ORDER BY id") \
+	X(CHAT_NAME_DELETE, "DELETE FROM chat_names WHERE id = ?1 AND user_id = ?2") \
+	X(CHAT_NAME_LAST_USED, "SELECT last_used_at FROM chat_names WHERE id = ?1") \
+	X(CHAT_NAME_TOUCH, "UPDATE chat_names SET last_used_at = ?2 WHERE id = ?1") \
+	X(CHAT_LINK_TAKEN, "SELECT 1 FROM chat_links WHERE token_hash = ?1") \
+	X(CHAT_LINK_INSERT, "INSERT INTO chat_links (token_hash, project_id, integration_kind," \
+			    " team_id, team_domain, chat_id, chat_name, expires_at, created_at)" \
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") \
+	X(CHAT_LINK_GET, "SELECT " CHAT_LINK_COLS " FROM chat_links" \
+			 " WHERE token_hash = ?1 AND expires_at > ?2") \
+	X(CHAT_LINK_CONSUME, "DELETE FROM chat_links WHERE token_hash = ?1" \
+			     " RETURNING " CHAT_LINK_COLS) \
+	X(CHAT_LINK_PURGE, "DELETE FROM chat_links WHERE expires_at <= ?1") \
+	X(CHAT_TRIGGER_PURGE, "DELETE FROM chat_triggers WHERE created_at < ?1") \
+	X(CHAT_TRIGGER_INSERT, "INSERT INTO chat_triggers (integration_id, trigger_id, created_at)" \
+			       " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING") \
+	X(CHAT_TRIGGER_REPLY, "SELECT reply FROM chat_triggers" \
+			      " WHERE integration_id = ?1 AND trigger_id = ?2") \
+	X(CHAT_TRIGGER_SET_REPLY, "UPDATE chat_triggers SET reply = ?3" \
+				  " WHERE integration_id = ?1 AND trigger_id = ?2")
 
 #define X_ENUM(name, sql) ST_##name,
 #define X_SQL(name, sql) sql,
@@ -361,6 +452,10 @@ static const char *unique_message(const char *errmsg)
 		{ "project_members.", "Member already exists" },
 		{ "personal_access_tokens.token_hash", "Token has already been taken" },
 		{ "sessions.id_hash", "session already exists" },
+		{ "integrations.project_id, integrations.kind", "Integration already exists" },
+		{ "chat_names.team_id, chat_names.chat_id", "This chat account is already linked" },
+		{ "chat_links.token_hash", "chat link already exists" },
+		{ "chat_triggers.", "trigger already claimed" },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -575,7 +670,9 @@ static void now_iso(char out[40])
 
 /* ---- open, close, migrations ---- */
 
-static int migrate(struct conn *c)
+/* Applies the migrations newer than the file's user_version, up to and
+ * including max_version (SCHEMA_VERSION outside upgrade tests). */
+static int migrate(struct conn *c, int max_version)
 {
 	int64_t version = 0;
 	char *msg = NULL;
@@ -586,16 +683,18 @@ static int migrate(struct conn *c)
 		return err;
 	if ((err = q_int(c, &version, ST_USER_VERSION, "")) < 0)
 		goto done;
-	if (version > SCHEMA_VERSION) {
+	if (version > max_version) {
 		err = error_set(SO_ERROR,
 				"database schema version %lld is newer than this slashops knows (%d)",
-				(long long)version, SCHEMA_VERSION);
+				(long long)version, max_version);
 		goto done;
 	}
 	err = 0;
 	for (size_t i = 0; i < N_MIGRATIONS; i++) {
 		if (migrations[i].version <= version)
 			continue;
+		if (migrations[i].version > max_version)
+			break;
 		rc = sqlite3_exec(c->db, migrations[i].sql, NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
 			err = error_set(SO_ERROR, "schema migration %d failed: %s",
@@ -638,7 +737,7 @@ static void sq_close(void *impl)
 	free(sq);
 }
 
-static int sq_open(void **out, const char *target)
+static int sq_open_version(void **out, const char *target, int max_version)
 {
 	struct sq *sq = xcalloc(1, sizeof(*sq));
 	struct conn *c = NULL;
@@ -647,6 +746,8 @@ static int sq_open(void **out, const char *target)
 	int err, rc;
 
 	*out = NULL;
+	if (max_version > SCHEMA_VERSION)
+		max_version = SCHEMA_VERSION;
 	sq->path = xstrdup(target);
 	sq->max = strcmp(target, ":memory:") == 0 ? 1 : POOL_MAX;
 	pthread_mutex_init(&sq->mu, NULL);
@@ -669,7 +770,7 @@ static int sq_open(void **out, const char *target)
 			log_warn("store: WAL mode is not available for %s (journal mode %s)",
 				 target, mode ? mode : "unknown");
 	}
-	err = migrate(c);
+	err = migrate(c, max_version);
 done:
 	sqlite3_finalize(s);
 	free(mode);
@@ -680,6 +781,11 @@ done:
 	}
 	*out = sq;
 	return 0;
+}
+
+static int sq_open(void **out, const char *target)
+{
+	return sq_open_version(out, target, SCHEMA_VERSION);
 }
 
 static int sq_schema_version(void *impl, int *out)
@@ -1575,6 +1681,362 @@ done:
 	return err < 0 ? err : 0;
 }
 
+/* ---- chat integrations ---- */
+
+static void *conv_integration(sqlite3_stmt *s)
+{
+	struct store_integration *in = xcalloc(1, sizeof(*in));
+
+	in->id = sqlite3_column_int64(s, 0);
+	in->project_id = sqlite3_column_int64(s, 1);
+	in->kind = col_str(s, 2);
+	in->token_hash = col_str(s, 3);
+	in->active = sqlite3_column_int(s, 4) != 0;
+	in->team_id = col_str(s, 5);
+	in->team_domain = col_str(s, 6);
+	in->created_at = col_str(s, 7);
+	in->updated_at = col_str(s, 8);
+	return in;
+}
+
+static int sq_integration_upsert(void *impl, int64_t project_id, const char *kind,
+				 const char *token_hash, bool active, bool clear_team,
+				 int64_t *out_id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int64_t id = 0;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_PROJECT_EXISTS, "i", project_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "project not found");
+	else if (err == 1 &&
+		 (err = q_exec(c, ST_INTEGRATION_UPSERT, "itti" "it", project_id, kind, token_hash,
+			       (int64_t)(active ? 1 : 0), (int64_t)(clear_team ? 1 : 0), now)) >= 0 &&
+		 (err = q_int(c, &id, ST_INTEGRATION_ID, "it", project_id, kind)) == 0)
+		err = error_set(SO_ERROR, "integration vanished after its upsert");
+	if (err >= 0)
+		*out_id = id;
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_integration_get(void *impl, int64_t project_id, const char *kind,
+			      struct store_integration **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_integration, "integration not found",
+		       ST_INTEGRATION_GET, "it", project_id, kind);
+
+	*out = p;
+	return err;
+}
+
+static int sq_integration_delete(void *impl, int64_t project_id, const char *kind)
+{
+	return write_one(impl, "integration not found", ST_INTEGRATION_DELETE, "it", project_id,
+			 kind);
+}
+
+static int sq_integration_set_team(void *impl, int64_t id, const char *team_id,
+				   const char *team_domain)
+{
+	char now[40];
+
+	now_iso(now);
+	return write_one(impl, "integration not found", ST_INTEGRATION_SET_TEAM, "ittt", id,
+			 team_id, team_domain, now);
+}
+
+/* ---- chat names ---- */
+
+static struct store_chat_name *row_chat_name(sqlite3_stmt *s)
+{
+	struct store_chat_name *cn = xcalloc(1, sizeof(*cn));
+
+	cn->id = sqlite3_column_int64(s, 0);
+	cn->user_id = sqlite3_column_int64(s, 1);
+	cn->team_id = col_str(s, 2);
+	cn->team_domain = col_str(s, 3);
+	cn->chat_id = col_str(s, 4);
+	cn->chat_name = col_str(s, 5);
+	cn->last_used_at = col_str(s, 6);
+	cn->created_at = col_str(s, 7);
+	return cn;
+}
+
+static void *conv_chat_name(sqlite3_stmt *s)
+{
+	return row_chat_name(s);
+}
+
+static int sq_chat_name_create(void *impl, int64_t user_id, const char *team_id,
+			       const char *team_domain, const char *chat_id,
+			       const char *chat_name, int64_t *out_id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_USER_EXISTS, "i", user_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	else if (err == 1 && (err = q_int(c, NULL, ST_CHAT_NAME_TAKEN, "tt", team_id,
+					  chat_id)) == 1)
+		err = error_set(SO_EEXISTS, "This chat account is already linked");
+	else if (err == 0)
+		err = q_exec(c, ST_CHAT_NAME_INSERT, "itttt" "t", user_id, team_id, team_domain,
+			     chat_id, chat_name, now);
+	if (err >= 0)
+		*out_id = sqlite3_last_insert_rowid(c->db);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_chat_name_find(void *impl, const char *team_id, const char *chat_id,
+			     struct store_chat_name **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_chat_name, "chat name not found", ST_CHAT_NAME_FIND,
+		       "tt", team_id, chat_id);
+
+	*out = p;
+	return err;
+}
+
+static int sq_chat_name_list_for_user(void *impl, int64_t user_id,
+				      struct store_chat_name ***out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_chat_name **list = NULL;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_start(c, ST_CHAT_NAME_LIST_USER, &s, "i", user_id)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1)
+		LIST_PUSH(list, n, cap, row_chat_name(s));
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	if (err < 0) {
+		store_chat_name_list_free(list);
+		return err;
+	}
+	*out = list ? list : xcalloc(1, sizeof(*list));
+	return 0;
+}
+
+static int sq_chat_name_delete(void *impl, int64_t id, int64_t user_id)
+{
+	return write_one(impl, "chat name not found", ST_CHAT_NAME_DELETE, "ii", id, user_id);
+}
+
+/* Reads first, like sq_token_touch: a linked account runs many commands an
+ * hour and only the first of them writes. */
+static int sq_chat_name_touch(void *impl, int64_t id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	char now[40], recent[40];
+	const unsigned char *last;
+	bool fresh;
+	int err;
+
+	now_iso(now);
+	clock_iso_from_unix((time_t)(clock_unix() - CHAT_NAME_TOUCH_SECONDS), recent,
+			    sizeof(recent));
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_start(c, ST_CHAT_NAME_LAST_USED, &s, "i", id)) < 0 ||
+	    (err = q_step(c, s)) < 0)
+		goto done;
+	if (err == 0) {
+		err = error_set(SO_ENOTFOUND, "chat name not found");
+		goto done;
+	}
+	/* Same fixed-width ISO format, so strings compare like times. */
+	last = sqlite3_column_text(s, 0);
+	fresh = last && strcmp((const char *)last, recent) >= 0;
+	stmt_done(s);
+	s = NULL;
+	conn_put(sq, c);
+	c = NULL;
+	err = fresh ? 0 : write_one(sq, "chat name not found", ST_CHAT_NAME_TOUCH, "it", id, now);
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+/* ---- chat link requests ---- */
+
+static struct store_chat_link *row_chat_link(sqlite3_stmt *s)
+{
+	struct store_chat_link *l = xcalloc(1, sizeof(*l));
+
+	l->token_hash = col_str(s, 0);
+	l->project_id = sqlite3_column_int64(s, 1);
+	l->integration_kind = col_str(s, 2);
+	l->team_id = col_str(s, 3);
+	l->team_domain = col_str(s, 4);
+	l->chat_id = col_str(s, 5);
+	l->chat_name = col_str(s, 6);
+	l->expires_at = sqlite3_column_int64(s, 7);
+	return l;
+}
+
+static void *conv_chat_link(sqlite3_stmt *s)
+{
+	return row_chat_link(s);
+}
+
+static int sq_chat_link_create(void *impl, const struct store_chat_link *in)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_PROJECT_EXISTS, "i", in->project_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "project not found");
+	else if (err == 1 && (err = q_int(c, NULL, ST_CHAT_LINK_TAKEN, "t", in->token_hash)) == 1)
+		err = error_set(SO_EEXISTS, "chat link already exists");
+	else if (err == 0)
+		err = q_exec(c, ST_CHAT_LINK_INSERT, "titt" "ttti" "t", in->token_hash,
+			     in->project_id, in->integration_kind, in->team_id, in->team_domain,
+			     in->chat_id, in->chat_name, in->expires_at, now);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_chat_link_get(void *impl, const char *token_hash, int64_t now,
+			    struct store_chat_link **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_chat_link, "chat link not found", ST_CHAT_LINK_GET,
+		       "ti", token_hash, now);
+
+	*out = p;
+	return err;
+}
+
+/* DELETE ... RETURNING inside the write transaction: of many concurrent
+ * callers exactly one sees the row. An expired row is deleted too, but
+ * counts as not found. */
+static int sq_chat_link_consume(void *impl, const char *token_hash, int64_t now,
+				struct store_chat_link **out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_chat_link *l = NULL;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_start(c, ST_CHAT_LINK_CONSUME, &s, "t", token_hash)) >= 0) {
+		while ((err = q_step(c, s)) == 1) {
+			if (!l)
+				l = row_chat_link(s);
+		}
+	}
+	stmt_done(s);
+	s = NULL;
+	if (err >= 0 && (!l || now >= l->expires_at))
+		err = 1; /* commit the deletion of an expired row, then report it */
+	err = tx_end_write(sq, c, err);
+	if (err == 1)
+		err = error_set(SO_ENOTFOUND, "chat link not found");
+done:
+	conn_put(sq, c);
+	if (err < 0 || !out) {
+		store_chat_link_free(l);
+		return err < 0 ? err : 0;
+	}
+	*out = l;
+	return 0;
+}
+
+static int sq_chat_link_purge_expired(void *impl, int64_t now)
+{
+	return write_one(impl, NULL, ST_CHAT_LINK_PURGE, "i", now);
+}
+
+/* ---- slash command deduplication ---- */
+
+static int sq_chat_trigger_claim(void *impl, int64_t integration_id, const char *trigger_id,
+				 int64_t now, int64_t since, bool *first, char **previous_reply)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	char *reply = NULL;
+	bool claimed = false;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_INTEGRATION_EXISTS, "i", integration_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "integration not found");
+	else if (err == 1 && (err = q_exec(c, ST_CHAT_TRIGGER_PURGE, "i", since)) >= 0 &&
+		 (err = q_exec(c, ST_CHAT_TRIGGER_INSERT, "iti", integration_id, trigger_id,
+			       now)) == 1)
+		claimed = true;
+	else if (err == 0 &&
+		 (err = q_start(c, ST_CHAT_TRIGGER_REPLY, &s, "it", integration_id,
+				trigger_id)) >= 0 &&
+		 (err = q_step(c, s)) == 1)
+		reply = col_str(s, 0);
+	stmt_done(s);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	if (err < 0) {
+		free(reply);
+		return err;
+	}
+	*first = claimed;
+	*previous_reply = reply;
+	return 0;
+}
+
+static int sq_chat_trigger_set_reply(void *impl, int64_t integration_id,
+				     const char *trigger_id, const char *reply_json)
+{
+	return write_one(impl, "trigger not found", ST_CHAT_TRIGGER_SET_REPLY, "itt",
+			 integration_id, trigger_id, reply_json);
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1618,4 +2080,20 @@ const struct store_backend store_sqlite_backend = {
 	.member_remove = sq_member_remove,
 	.member_access_level = sq_member_access_level,
 	.member_count_owners = sq_member_count_owners,
+	.open_version = sq_open_version,
+	.integration_upsert = sq_integration_upsert,
+	.integration_get = sq_integration_get,
+	.integration_delete = sq_integration_delete,
+	.integration_set_team = sq_integration_set_team,
+	.chat_name_create = sq_chat_name_create,
+	.chat_name_find = sq_chat_name_find,
+	.chat_name_list_for_user = sq_chat_name_list_for_user,
+	.chat_name_delete = sq_chat_name_delete,
+	.chat_name_touch = sq_chat_name_touch,
+	.chat_link_create = sq_chat_link_create,
+	.chat_link_get = sq_chat_link_get,
+	.chat_link_consume = sq_chat_link_consume,
+	.chat_link_purge_expired = sq_chat_link_purge_expired,
+	.chat_trigger_claim = sq_chat_trigger_claim,
+	.chat_trigger_set_reply = sq_chat_trigger_set_reply,
 };

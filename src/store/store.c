@@ -74,7 +74,8 @@ int store_url_parse(const char *url, const struct store_backend **be, char **tar
 	return 0;
 }
 
-int store_open(struct store **out, const char *url)
+/* max_version 0: every migration (be->open). */
+static int open_store(struct store **out, const char *url, int max_version)
 {
 	const struct store_backend *be = NULL;
 	char *target = NULL;
@@ -84,7 +85,8 @@ int store_open(struct store **out, const char *url)
 	assert(out);
 	*out = NULL;
 	if ((err = store_url_parse(url, &be, &target)) < 0 ||
-	    (err = be->open(&impl, target)) < 0)
+	    (err = max_version > 0 ? be->open_version(&impl, target, max_version)
+				   : be->open(&impl, target)) < 0)
 		goto done;
 	*out = xcalloc(1, sizeof(**out));
 	(*out)->be = be;
@@ -93,6 +95,20 @@ int store_open(struct store **out, const char *url)
 done:
 	free(target);
 	return err;
+}
+
+int store_open(struct store **out, const char *url)
+{
+	return open_store(out, url, 0);
+}
+
+int store_open_version(struct store **out, const char *url, int max_version)
+{
+	assert(out);
+	*out = NULL;
+	if (max_version < 1)
+		return error_set(SO_EINVALID, "schema version must be at least 1");
+	return open_store(out, url, max_version);
 }
 
 void store_close(struct store *st)
@@ -769,4 +785,256 @@ void store_member_list_free(struct store_member **list)
 	for (size_t i = 0; list[i]; i++)
 		store_member_free(list[i]);
 	free(list);
+}
+
+/* ---- chat integrations ---- */
+
+int store_integration_upsert(struct store *st, int64_t project_id, const char *kind,
+			     const char *token_hash, bool active, bool clear_team,
+			     int64_t *out_id)
+{
+	int64_t id = 0;
+	int err;
+
+	assert(st);
+	if (out_id)
+		*out_id = 0;
+	if (blank(kind))
+		return error_set(SO_EINVALID, "integration kind is missing");
+	if (project_id <= 0)
+		return error_set(SO_ENOTFOUND, "project not found");
+	if (blank(token_hash))
+		token_hash = NULL; /* keep the stored one */
+	if ((err = st->be->integration_upsert(st->impl, project_id, kind, token_hash, active,
+					      clear_team, &id)) < 0)
+		return err;
+	if (out_id)
+		*out_id = id;
+	return 0;
+}
+
+int store_integration_get(struct store *st, int64_t project_id, const char *kind,
+			  struct store_integration **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (project_id <= 0 || blank(kind))
+		return error_set(SO_ENOTFOUND, "integration not found");
+	return st->be->integration_get(st->impl, project_id, kind, out);
+}
+
+int store_integration_delete(struct store *st, int64_t project_id, const char *kind)
+{
+	assert(st);
+	if (project_id <= 0 || blank(kind))
+		return error_set(SO_ENOTFOUND, "integration not found");
+	return st->be->integration_delete(st->impl, project_id, kind);
+}
+
+int store_integration_set_team(struct store *st, int64_t id, const char *team_id,
+			       const char *team_domain)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "integration not found");
+	if (blank(team_id))
+		team_id = team_domain = NULL;
+	if (blank(team_domain))
+		team_domain = NULL;
+	return st->be->integration_set_team(st->impl, id, team_id, team_domain);
+}
+
+void store_integration_free(struct store_integration *in)
+{
+	if (!in)
+		return;
+	free(in->kind);
+	free(in->token_hash);
+	free(in->team_id);
+	free(in->team_domain);
+	free(in->created_at);
+	free(in->updated_at);
+	free(in);
+}
+
+/* ---- chat names ---- */
+
+int store_chat_name_create(struct store *st, int64_t user_id, const char *team_id,
+			   const char *team_domain, const char *chat_id, const char *chat_name,
+			   int64_t *out_id)
+{
+	int64_t id = 0;
+	int err;
+
+	assert(st);
+	if (out_id)
+		*out_id = 0;
+	if (blank(team_id))
+		return error_set(SO_EINVALID, "chat team id is missing");
+	if (blank(chat_id))
+		return error_set(SO_EINVALID, "chat user id is missing");
+	if (user_id <= 0)
+		return error_set(SO_ENOTFOUND, "user not found");
+	if ((err = st->be->chat_name_create(st->impl, user_id, team_id,
+					    blank(team_domain) ? NULL : team_domain, chat_id,
+					    blank(chat_name) ? NULL : chat_name, &id)) < 0)
+		return err;
+	if (out_id)
+		*out_id = id;
+	return 0;
+}
+
+int store_chat_name_find(struct store *st, const char *team_id, const char *chat_id,
+			 struct store_chat_name **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (blank(team_id) || blank(chat_id))
+		return error_set(SO_ENOTFOUND, "chat name not found");
+	return st->be->chat_name_find(st->impl, team_id, chat_id, out);
+}
+
+int store_chat_name_list_for_user(struct store *st, int64_t user_id,
+				  struct store_chat_name ***out)
+{
+	assert(st && out);
+	*out = NULL;
+	return st->be->chat_name_list_for_user(st->impl, user_id, out);
+}
+
+int store_chat_name_delete(struct store *st, int64_t id, int64_t user_id)
+{
+	assert(st);
+	if (id <= 0 || user_id <= 0)
+		return error_set(SO_ENOTFOUND, "chat name not found");
+	return st->be->chat_name_delete(st->impl, id, user_id);
+}
+
+int store_chat_name_touch(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "chat name not found");
+	return st->be->chat_name_touch(st->impl, id);
+}
+
+void store_chat_name_free(struct store_chat_name *cn)
+{
+	if (!cn)
+		return;
+	free(cn->team_id);
+	free(cn->team_domain);
+	free(cn->chat_id);
+	free(cn->chat_name);
+	free(cn->last_used_at);
+	free(cn->created_at);
+	free(cn);
+}
+
+void store_chat_name_list_free(struct store_chat_name **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		store_chat_name_free(list[i]);
+	free(list);
+}
+
+/* ---- chat link requests ---- */
+
+int store_chat_link_create(struct store *st, const struct store_chat_link *in)
+{
+	struct store_chat_link l;
+
+	assert(st && in);
+	l = *in;
+	if (blank(l.token_hash))
+		return error_set(SO_EINVALID, "token hash is missing");
+	if (blank(l.integration_kind))
+		return error_set(SO_EINVALID, "integration kind is missing");
+	if (blank(l.team_id))
+		return error_set(SO_EINVALID, "chat team id is missing");
+	if (blank(l.chat_id))
+		return error_set(SO_EINVALID, "chat user id is missing");
+	if (l.expires_at <= 0)
+		return error_set(SO_EINVALID, "expiry time is invalid");
+	if (l.project_id <= 0)
+		return error_set(SO_ENOTFOUND, "project not found");
+	if (blank(l.team_domain))
+		l.team_domain = NULL;
+	if (blank(l.chat_name))
+		l.chat_name = NULL;
+	return st->be->chat_link_create(st->impl, &l);
+}
+
+int store_chat_link_get(struct store *st, const char *token_hash, int64_t now,
+			struct store_chat_link **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (blank(token_hash))
+		return error_set(SO_ENOTFOUND, "chat link not found");
+	return st->be->chat_link_get(st->impl, token_hash, now, out);
+}
+
+int store_chat_link_consume(struct store *st, const char *token_hash, int64_t now,
+			    struct store_chat_link **out)
+{
+	assert(st);
+	if (out)
+		*out = NULL;
+	if (blank(token_hash))
+		return error_set(SO_ENOTFOUND, "chat link not found");
+	return st->be->chat_link_consume(st->impl, token_hash, now, out);
+}
+
+int store_chat_link_purge_expired(struct store *st, int64_t now)
+{
+	assert(st);
+	return st->be->chat_link_purge_expired(st->impl, now);
+}
+
+void store_chat_link_free(struct store_chat_link *l)
+{
+	if (!l)
+		return;
+	free(l->token_hash);
+	free(l->integration_kind);
+	free(l->team_id);
+	free(l->team_domain);
+	free(l->chat_id);
+	free(l->chat_name);
+	free(l);
+}
+
+/* ---- slash command deduplication ---- */
+
+int store_chat_trigger_claim(struct store *st, int64_t integration_id, const char *trigger_id,
+			     int64_t now, int64_t window_s, bool *first, char **previous_reply)
+{
+	int64_t since;
+
+	assert(st && first && previous_reply);
+	*first = false;
+	*previous_reply = NULL;
+	if (blank(trigger_id))
+		return error_set(SO_EINVALID, "trigger_id is missing");
+	if (window_s < 0)
+		return error_set(SO_EINVALID, "deduplication window is negative");
+	if (integration_id <= 0)
+		return error_set(SO_ENOTFOUND, "integration not found");
+	since = now < INT64_MIN + window_s ? INT64_MIN : now - window_s;
+	return st->be->chat_trigger_claim(st->impl, integration_id, trigger_id, now, since, first,
+					  previous_reply);
+}
+
+int store_chat_trigger_set_reply(struct store *st, int64_t integration_id,
+				 const char *trigger_id, const char *reply_json)
+{
+	assert(st);
+	if (!reply_json)
+		return error_set(SO_EINVALID, "reply is missing");
+	if (integration_id <= 0 || blank(trigger_id))
+		return error_set(SO_ENOTFOUND, "trigger not found");
+	return st->be->chat_trigger_set_reply(st->impl, integration_id, trigger_id, reply_json);
 }

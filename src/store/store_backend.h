@@ -97,6 +97,49 @@ struct store_backend {
 				   const char *today, int *out);
 	int (*member_count_owners)(void *impl, int64_t project_id, const char *today,
 				   int64_t *out);
+
+	/* Like open, but applies migrations only up to max_version (a
+	 * database newer than that is refused). For upgrade tests. */
+	int (*open_version)(void **out, const char *target, int max_version);
+
+	/* token_hash NULL keeps the stored hash; clear_team clears team_id
+	 * and team_domain. */
+	int (*integration_upsert)(void *impl, int64_t project_id, const char *kind,
+				  const char *token_hash, bool active, bool clear_team,
+				  int64_t *out_id);
+	int (*integration_get)(void *impl, int64_t project_id, const char *kind,
+			       struct store_integration **out);
+	int (*integration_delete)(void *impl, int64_t project_id, const char *kind);
+	/* team_id and team_domain are both NULL to clear. */
+	int (*integration_set_team)(void *impl, int64_t id, const char *team_id,
+				    const char *team_domain);
+
+	/* team_domain and chat_name may be NULL. */
+	int (*chat_name_create)(void *impl, int64_t user_id, const char *team_id,
+				const char *team_domain, const char *chat_id,
+				const char *chat_name, int64_t *out_id);
+	int (*chat_name_find)(void *impl, const char *team_id, const char *chat_id,
+			      struct store_chat_name **out);
+	int (*chat_name_list_for_user)(void *impl, int64_t user_id,
+				       struct store_chat_name ***out);
+	int (*chat_name_delete)(void *impl, int64_t id, int64_t user_id);
+	int (*chat_name_touch)(void *impl, int64_t id);
+
+	/* in's team_domain and chat_name may be NULL; the rest are set. */
+	int (*chat_link_create)(void *impl, const struct store_chat_link *in);
+	int (*chat_link_get)(void *impl, const char *token_hash, int64_t now,
+			     struct store_chat_link **out);
+	/* out may be NULL. */
+	int (*chat_link_consume)(void *impl, const char *token_hash, int64_t now,
+				 struct store_chat_link **out);
+	int (*chat_link_purge_expired)(void *impl, int64_t now);
+
+	/* since = now - window, computed without overflow: rows created
+	 * before it are purged first. */
+	int (*chat_trigger_claim)(void *impl, int64_t integration_id, const char *trigger_id,
+				  int64_t now, int64_t since, bool *first, char **previous_reply);
+	int (*chat_trigger_set_reply)(void *impl, int64_t integration_id,
+				      const char *trigger_id, const char *reply_json);
 };
 
 extern const struct store_backend store_sqlite_backend;
@@ -106,5 +149,10 @@ extern const struct store_backend store_sqlite_backend;
  * "sqlite:PATH", "sqlite://PATH", "sqlite::memory:", a bare path;
  * "postgres://..." is SO_EINVALID until a PostgreSQL backend exists. */
 int store_url_parse(const char *url, const struct store_backend **be, char **target);
+
+/* Opens the store like store_open() but applies schema migrations only up
+ * to max_version (>= 1), so tests can build a database as an older
+ * slashops left it and check the upgrade. Not for the server. */
+int store_open_version(struct store **out, const char *url, int max_version);
 
 #endif
