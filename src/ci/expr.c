@@ -293,6 +293,38 @@ int ci_expr_regex_search(const char *pattern, const char *text)
 	return r;
 }
 
+struct ci_regex {
+	struct ci_re *re;
+};
+
+int ci_regex_compile(const char *pattern, struct ci_regex **out)
+{
+	const char *body, *flags;
+	size_t blen, flen;
+	struct ci_re *re;
+
+	*out = NULL;
+	if (!ruby_syntax_split(pattern, strlen(pattern), &body, &blen, &flags,
+	    &flen) || !(re = re_compile(body, blen, flags, flen)))
+		return error_set(SO_EINVALID, "invalid regular expression");
+	*out = xmalloc(sizeof(**out));
+	(*out)->re = re;
+	return 0;
+}
+
+bool ci_regex_search(const struct ci_regex *r, const char *text)
+{
+	return re_search(r->re, text, strlen(text));
+}
+
+void ci_regex_free(struct ci_regex *r)
+{
+	if (!r)
+		return;
+	re_free(r->re);
+	free(r);
+}
+
 /* The lexeme regex of Lexeme::Pattern, compiled once. */
 static pcre2_code *pattern_lexeme;
 static pthread_once_t pattern_once = PTHREAD_ONCE_INIT;

@@ -77,6 +77,15 @@ int ci_expr_inspect(const char *expr, ci_var_lookup_fn lookup, void *cls,
  * for logs and tests; "" when none. Borrowed, thread-local. */
 const char *ci_expr_last_reason(void);
 
+/* A compiled Ruby-syntax regex "/re/flags" (only/except ref patterns,
+ * environment tier inference): compile once, search many times. */
+struct ci_regex;
+/* SO_EINVALID when pattern is not a valid /re/flags regex. */
+int ci_regex_compile(const char *pattern, struct ci_regex **out);
+/* Unanchored search. */
+bool ci_regex_search(const struct ci_regex *re, const char *text);
+void ci_regex_free(struct ci_regex *re);   /* accepts NULL */
+
 /* Regex helper shared with only/except ref patterns: `pattern` in the Ruby
  * syntax "/re/flags" (flags i, m, s, U). Returns 1 when it matches
  * (unanchored search), 0 when not, SO_EINVALID when `pattern` is not a

@@ -59,6 +59,10 @@ struct plan_priv {
 	char **files;              /* repository listing (rules:exists) */
 	size_t n_files;
 	struct ci_hmap file_set;   /* path -> 1 */
+	struct ci_hmap regexes;    /* /re/ text -> struct ci_regex * or
+	                              INVALID_EXPR */
+	struct ci_regex **owned_re;
+	size_t n_re, cap_re;
 	const struct ci_pipeline_context *ctx;
 	const struct ci_config *cfg;
 };
@@ -135,6 +139,77 @@ static char *expand_existing(const char *s, ci_var_lookup_fn lookup, void *cls)
 			buf_puts(&b, v);
 		else
 			buf_append(&b, s + i, m);
+		i += m;
+	}
+	return buf_detach(&b);
+}
+
+/* The last item of name in the layers (highest precedence first). */
+static const struct ci_varitem *layers_item(const struct layers *ls,
+	const char *name)
+{
+	for (int i = ls->n - 1; i >= 0; i--) {
+		const struct ci_varitem *it = ls->l[i] ?
+			ci_varlist_item(ls->l[i], name) : NULL;
+		if (it)
+			return it;
+	}
+	return NULL;
+}
+
+/* ExpandVariables.expand against the job's expanded variables, without
+ * building the list: each referenced value is itself expanded (raw ones
+ * are not), to a bounded depth; undefined references become "". */
+static char *expand_deep(const char *s, const struct layers *ls, int depth)
+{
+	struct buf b = BUF_INIT(0);
+	size_t i = 0;
+
+	while (s[i]) {
+		char c = s[i];
+		size_t st = 0, nl = 0, m = 0;
+		if ((c == '$' && s[i + 1] == '$') || (c == '%' && s[i + 1] == '%')) {
+			buf_append(&b, s + i, 2);
+			i += 2;
+			continue;
+		}
+		if (c == '$' && s[i + 1] == '{') {
+			size_t j = i + 2;
+			while ((s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= 'a' && s[j] <= 'z') ||
+			    (s[j] >= '0' && s[j] <= '9') || s[j] == '_')
+				j++;
+			if (s[j] == '}' && j > i + 2) {
+				st = i + 2; nl = j - st; m = j + 1 - i;
+			}
+		} else if (c == '$' || c == '%') {
+			size_t j = i + 1;
+			if ((s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= 'a' && s[j] <= 'z') ||
+			    s[j] == '_') {
+				while ((s[j] >= 'A' && s[j] <= 'Z') ||
+				    (s[j] >= 'a' && s[j] <= 'z') ||
+				    (s[j] >= '0' && s[j] <= '9') || s[j] == '_')
+					j++;
+				if (c == '$') {
+					st = i + 1; nl = j - st; m = j - i;
+				} else if (s[j] == '%') {
+					st = i + 1; nl = j - st; m = j + 1 - i;
+				}
+			}
+		}
+		if (!m) {
+			buf_putc(&b, s[i++]);
+			continue;
+		}
+		char *name = xstrndup(s + st, nl);
+		const struct ci_varitem *it = layers_item(ls, name);
+		free(name);
+		if (it && !it->raw && depth < 10 && strpbrk(it->value, "$%")) {
+			char *v = expand_deep(it->value, ls, depth + 1);
+			buf_puts(&b, v);
+			free(v);
+		} else if (it) {
+			buf_puts(&b, it->value);
+		}
 		i += m;
 	}
 	return buf_detach(&b);
@@ -414,6 +489,35 @@ static bool exists_hold(struct plan_priv *pv, const struct ci_exists *e,
 	return false;
 }
 
+/* ---------- cached regexes ---------- */
+
+/* 1 match, 0 no match, -1 not a regex. The pattern string must outlive
+ * the plan build (config strings and static tables do). */
+static int regex_search(struct plan_priv *pv, const char *pattern,
+	const char *text)
+{
+	size_t len = strlen(pattern);
+	void *r = ci_hmap_get(&pv->regexes, pattern, len);
+	if (!r) {
+		struct ci_regex *re = NULL;
+		if (ci_regex_compile(pattern, &re) < 0) {
+			r = INVALID_EXPR;
+		} else {
+			r = re;
+			if (pv->n_re == pv->cap_re) {
+				pv->cap_re = pv->cap_re ? pv->cap_re * 2 : 16;
+				pv->owned_re = xrealloc(pv->owned_re,
+					pv->cap_re * sizeof(*pv->owned_re));
+			}
+			pv->owned_re[pv->n_re++] = re;
+		}
+		ci_hmap_put(&pv->regexes, pattern, len, r);
+	}
+	if (r == INVALID_EXPR)
+		return -1;
+	return ci_regex_search(r, text) ? 1 : 0;
+}
+
 /* ---------- only / except ---------- */
 
 static char *pluralize(const char *s)
@@ -425,9 +529,9 @@ static char *pluralize(const char *s)
 	return xasprintf("%ss", s);
 }
 
-static bool ref_pattern_matches(const struct ci_pipeline_context *ctx,
-	const char *full)
+static bool ref_pattern_matches(struct plan_priv *pv, const char *full)
 {
+	const struct ci_pipeline_context *ctx = pv->ctx;
 	const char *at = strchr(full, '@');
 	char *pattern = at ? xstrndup(full, (size_t)(at - full)) : xstrdup(full);
 	const char *source = ctx->source ? ctx->source : "push";
@@ -456,7 +560,8 @@ static bool ref_pattern_matches(const struct ci_pipeline_context *ctx,
 			goto done;
 	}
 	if (branch || tag) {
-		int r = ci_expr_regex_search(pattern, ctx->ref ? ctx->ref : "");
+		int r = at ? ci_expr_regex_search(pattern, ctx->ref ? ctx->ref : "") :
+			regex_search(pv, full, ctx->ref ? ctx->ref : "");
 		if (r >= 0)
 			ok = r == 1;
 		else
@@ -477,7 +582,7 @@ static void policy_eval(struct plan_priv *pv, const struct ci_policy *p,
 	if (p->refs.n) {
 		bool r = false;
 		for (size_t i = 0; i < p->refs.n && !r; i++)
-			r = ref_pattern_matches(pv->ctx, p->refs.v[i]);
+			r = ref_pattern_matches(pv, p->refs.v[i]);
 		a = a && r;
 		y = y || r;
 	}
@@ -530,7 +635,7 @@ static bool strv_has(const struct ci_strv *v, const char *s)
 }
 
 /* Environment#guess_tier-like inference from the name. */
-static const char *guess_tier(const char *name)
+static const char *guess_tier(struct plan_priv *pv, const char *name)
 {
 	static const struct { const char *re; const char *tier; } t[] = {
 		{ "/(dev|review\\/|trunk)/i", "development" },
@@ -539,7 +644,7 @@ static const char *guess_tier(const char *name)
 		{ "/(pr(o|)d|live)/i", "production" },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (ci_expr_regex_search(t[i].re, name) == 1)
+		if (regex_search(pv, t[i].re, name) == 1)
 			return t[i].tier;
 	return "other";
 }
@@ -636,6 +741,10 @@ static void priv_free(struct plan_priv *pv)
 {
 	if (!pv)
 		return;
+	for (size_t i = 0; i < pv->n_re; i++)
+		ci_regex_free(pv->owned_re[i]);
+	free(pv->owned_re);
+	ci_hmap_clear(&pv->regexes);
 	for (size_t i = 0; i < pv->n_owned; i++)
 		ci_expr_free(pv->owned[i]);
 	free(pv->owned);
@@ -773,9 +882,7 @@ static int finalize_job(struct plan_priv *pv, struct ci_plan *p,
 {
 	const struct ci_job *j = s->job;
 	const struct ci_pipeline_context *ctx = pv->ctx;
-	struct ci_varlist full = CI_VARLIST_INIT;
 	struct layers ls;
-	int err = 0;
 
 	pj->src = j;
 	pj->name = j->name;
@@ -814,24 +921,14 @@ static int finalize_job(struct plan_priv *pv, struct ci_plan *p,
 	ls.l[ls.n++] = &pj->yaml;
 	ls.l[ls.n++] = &p->post;
 
-	bool need_full = (j->environment.specified && j->environment.name &&
-		strpbrk(j->environment.name, "$%")) ||
-		(j->resource_group && strpbrk(j->resource_group, "$%"));
-	for (size_t i = 0; i < j->tags.n && !need_full; i++)
-		need_full = strpbrk(j->tags.v[i], "$%") != NULL;
-	if (need_full && (err = ci_plan_job_variables(p, pj, &full)) < 0)
-		goto done;
-
 	if (j->environment.specified && j->environment.name) {
-		pj->environment = need_full ?
-			ci_vars_expand_string(j->environment.name, &full) :
-			xstrdup(j->environment.name);
+		pj->environment = expand_deep(j->environment.name, &ls, 0);
 		pj->environment_url = j->environment.url ?
 			xstrdup(j->environment.url) : NULL;
 		pj->environment_action = j->environment.action ?
 			j->environment.action : "start";
 		pj->environment_tier = j->environment.deployment_tier ?
-			j->environment.deployment_tier : guess_tier(pj->environment);
+			j->environment.deployment_tier : guess_tier(pv, pj->environment);
 		pj->environment_slug = ci_environment_slug(pj->environment);
 		if (*pj->environment) {
 			ci_varlist_add(&pj->head, "CI_ENVIRONMENT_NAME", pj->environment,
@@ -853,35 +950,33 @@ static int finalize_job(struct plan_priv *pv, struct ci_plan *p,
 	if (j->tags.n) {
 		pj->tags = xcalloc(j->tags.n, sizeof(char *));
 		for (size_t i = 0; i < j->tags.n; i++)
-			pj->tags[pj->n_tags++] = need_full ?
-				ci_vars_expand_string(j->tags.v[i], &full) :
-				xstrdup(j->tags.v[i]);
+			pj->tags[pj->n_tags++] = expand_deep(j->tags.v[i], &ls, 0);
 	}
 	if (j->resource_group)
-		pj->resource_group = need_full ?
-			ci_vars_expand_string(j->resource_group, &full) :
-			xstrdup(j->resource_group);
-done:
-	ci_varlist_dispose(&full);
-	return err;
+		pj->resource_group = expand_deep(j->resource_group, &ls, 0);
+	return 0;
 }
 
 int ci_plan_job_variables(const struct ci_plan *p,
 	const struct ci_plan_job *j, struct ci_varlist *out)
 {
-	struct ci_varlist all = CI_VARLIST_INIT;
+	const struct ci_varlist *layer[] = { &p->persisted, &j->head,
+		&p->predefined, &j->yaml, &p->post, &j->tail };
+	const struct ci_varitem **items;
+	size_t n = 0;
 	int err;
 
 	ci_varlist_init(out);
-	ci_varlist_concat(&all, &p->persisted);
-	ci_varlist_concat(&all, &j->head);
-	ci_varlist_concat(&all, &p->predefined);
-	ci_varlist_concat(&all, &j->yaml);
-	ci_varlist_concat(&all, &p->post);
-	ci_varlist_concat(&all, &j->tail);
-	if ((err = ci_varlist_expand(&all, out)) == 0)
+	for (size_t k = 0; k < 6; k++)
+		n += layer[k]->n;
+	items = xmalloc((n ? n : 1) * sizeof(*items));
+	n = 0;
+	for (size_t k = 0; k < 6; k++)
+		for (size_t i = 0; i < layer[k]->n; i++)
+			items[n++] = &layer[k]->v[i];
+	if ((err = ci_varlist_expand_items(items, n, out)) == 0)
 		ci_varlist_dedup(out);
-	ci_varlist_dispose(&all);
+	free(items);
 	return err;
 }
 
@@ -1144,7 +1239,8 @@ static json_t *jcopy(const json_t *j)
 	return j ? json_deep_copy(j) : json_null();
 }
 
-static json_t *job_json(const struct ci_plan *p, const struct ci_plan_job *j)
+static json_t *job_json(const struct ci_plan *p, const struct ci_plan_job *j,
+	bool with_vars)
 {
 	const struct ci_job *s = j->src;
 	json_t *o = json_object(), *a;
@@ -1213,11 +1309,15 @@ static json_t *job_json(const struct ci_plan *p, const struct ci_plan_job *j)
 	json_object_set_new(o, "cache", jcopy(s->cache));
 	if (s->bridge)
 		json_object_set_new(o, "trigger", jcopy(s->trigger));
+	if (!with_vars)
+		return o;
 	a = json_array();
 	if (ci_plan_job_variables(p, j, &vars) == 0) {
 		for (size_t i = 0; i < vars.n; i++) {
-			json_t *v = json_pack("{s:s, s:s}", "key", vars.v[i].key,
-				"value", vars.v[i].masked ? "[MASKED]" : vars.v[i].value);
+			json_t *v = json_object();
+			json_object_set_new_nocheck(v, "key", json_string(vars.v[i].key));
+			json_object_set_new_nocheck(v, "value", json_string(
+				vars.v[i].masked ? "[MASKED]" : vars.v[i].value));
 			if (vars.v[i].raw)
 				json_object_set_new(v, "raw", json_true());
 			if (vars.v[i].masked)
@@ -1254,12 +1354,12 @@ json_t *ci_plan_to_json(const struct ci_plan *p)
 {
 	json_t *o = head_json(p), *a = json_array();
 	for (size_t i = 0; i < p->n_jobs; i++)
-		json_array_append_new(a, job_json(p, &p->jobs[i]));
+		json_array_append_new(a, job_json(p, &p->jobs[i], true));
 	json_object_set_new(o, "jobs", a);
 	return o;
 }
 
-int ci_plan_write_json(const struct ci_plan *p, FILE *f)
+int ci_plan_write_json(const struct ci_plan *p, FILE *f, unsigned flags)
 {
 	json_t *h = head_json(p);
 	char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -1272,7 +1372,8 @@ int ci_plan_write_json(const struct ci_plan *p, FILE *f)
 		err = SO_ERROR;
 	free(hs);
 	for (size_t i = 0; i < p->n_jobs && !err; i++) {
-		json_t *j = job_json(p, &p->jobs[i]);
+		json_t *j = job_json(p, &p->jobs[i],
+			!(flags & CI_PLAN_JSON_NO_VARIABLES));
 		if ((i && fputc(',', f) == EOF) ||
 		    json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0)
 			err = SO_ERROR;

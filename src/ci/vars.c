@@ -42,10 +42,14 @@ void ci_varlist_dispose(struct ci_varlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+#define SMALL_LIST 8
+
 static void reindex(struct ci_varlist *l)
 {
 	ci_hmap_clear(&l->idx);
 	memset(&l->idx, 0, sizeof(l->idx));
+	if (l->n <= SMALL_LIST)
+		return;
 	for (size_t i = 0; i < l->n; i++)
 		ci_hmap_put(&l->idx, l->v[i].key, strlen(l->v[i].key),
 			(void *)(uintptr_t)(i + 1));
@@ -63,8 +67,12 @@ static void push(struct ci_varlist *l, char *key, char *value, bool raw,
 	l->v[l->n].value = value;
 	l->v[l->n].raw = raw;
 	l->v[l->n].masked = masked;
-	ci_hmap_put(&l->idx, key, strlen(key), (void *)(uintptr_t)(l->n + 1));
 	l->n++;
+	/* small lists (most per-job ones) are searched linearly */
+	if (l->idx.cap)
+		ci_hmap_put(&l->idx, key, strlen(key), (void *)(uintptr_t)l->n);
+	else if (l->n > SMALL_LIST)
+		reindex(l);
 }
 
 void ci_varlist_add(struct ci_varlist *l, const char *key, const char *value,
@@ -97,10 +105,22 @@ void ci_varlist_add_yaml(struct ci_varlist *l, const struct ci_vars *vars)
 			!vars->v[i].expand);
 }
 
+/* (index + 1) of the last item named key[0..n), 0 when none. */
+static uintptr_t last_index(const struct ci_varlist *l, const char *key,
+	size_t n)
+{
+	if (l->idx.cap)
+		return (uintptr_t)ci_hmap_get(&l->idx, key, n);
+	for (size_t i = l->n; i > 0; i--)
+		if (strncmp(l->v[i - 1].key, key, n) == 0 && !l->v[i - 1].key[n])
+			return i;
+	return 0;
+}
+
 const struct ci_varitem *ci_varlist_item(const struct ci_varlist *l,
 	const char *key)
 {
-	uintptr_t i = (uintptr_t)ci_hmap_get(&l->idx, key, strlen(key));
+	uintptr_t i = last_index(l, key, strlen(key));
 	return i ? &l->v[i - 1] : NULL;
 }
 
@@ -125,8 +145,7 @@ void ci_varlist_dedup(struct ci_varlist *l)
 	/* decide first: the index borrows the first item's key of each name */
 	keep = xcalloc(l->n, sizeof(bool));
 	for (size_t i = 0; i < l->n; i++)
-		keep[i] = (uintptr_t)ci_hmap_get(&l->idx, l->v[i].key,
-			strlen(l->v[i].key)) == i + 1;
+		keep[i] = last_index(l, l->v[i].key, strlen(l->v[i].key)) == i + 1;
 	ci_hmap_clear(&l->idx);
 	memset(&l->idx, 0, sizeof(l->idx));
 	for (size_t i = 0; i < l->n; i++) {
@@ -207,7 +226,7 @@ static size_t ref_at(const char *s, size_t i, const char **name, size_t *nlen)
 static const struct ci_varitem *item_n(const struct ci_varlist *l,
 	const char *name, size_t n)
 {
-	uintptr_t i = (uintptr_t)ci_hmap_get(&l->idx, name, n);
+	uintptr_t i = last_index(l, name, n);
 	return i ? &l->v[i - 1] : NULL;
 }
 
@@ -267,7 +286,20 @@ static size_t chain_first(const struct chains *c, const char *name, size_t n)
 
 int ci_varlist_expand(const struct ci_varlist *in, struct ci_varlist *out)
 {
-	size_t n = in->n;
+	const struct ci_varitem **items = xmalloc((in->n ? in->n : 1) *
+		sizeof(*items));
+	int err;
+
+	for (size_t i = 0; i < in->n; i++)
+		items[i] = &in->v[i];
+	err = ci_varlist_expand_items(items, in->n, out);
+	free(items);
+	return err;
+}
+
+int ci_varlist_expand_items(const struct ci_varitem *const *items, size_t n,
+	struct ci_varlist *out)
+{
 	struct chains ch = { NULL, CI_HMAP_INIT };
 	size_t *index = NULL, *low = NULL, *tstack = NULL;
 	bool *onstack = NULL;
@@ -284,7 +316,7 @@ int ci_varlist_expand(const struct ci_varlist *in, struct ci_varlist *out)
 		size_t *last = xmalloc(n * sizeof(size_t));
 		struct ci_hmap lastm = CI_HMAP_INIT;
 		for (size_t i = 0; i < n; i++) {
-			const char *k = in->v[i].key;
+			const char *k = items[i]->key;
 			size_t kl = strlen(k);
 			ch.next[i] = SIZE_MAX;
 			uintptr_t p = (uintptr_t)ci_hmap_get(&lastm, k, kl);
@@ -317,7 +349,7 @@ int ci_varlist_expand(const struct ci_varlist *in, struct ci_varlist *out)
 		onstack[root] = true;
 		while (sp) {
 			struct frame *f = &st[sp - 1];
-			const struct ci_varitem *it = &in->v[f->item];
+			const struct ci_varitem *it = items[f->item];
 			size_t child = SIZE_MAX;
 			/* next child: continue the current key's chain, else
 			 * scan the value for the next reference */
@@ -374,7 +406,7 @@ int ci_varlist_expand(const struct ci_varlist *in, struct ci_varlist *out)
 					buf_puts(&cyc, ncyc++ ? ", [" : "[");
 					for (size_t k = start; k < tsp; k++)
 						buf_printf(&cyc, "%s\"%s\"", k > start ? ", " : "",
-							in->v[tstack[k]].key);
+							items[tstack[k]]->key);
 					buf_putc(&cyc, ']');
 				}
 				for (size_t k = start; k < tsp; k++)

@@ -38,7 +38,9 @@ struct ci_varitem {
 struct ci_varlist {
 	struct ci_varitem *v;
 	size_t n, cap;
-	struct ci_hmap idx;   /* key -> (index + 1) of the last item */
+	struct ci_hmap idx;   /* key -> (index + 1) of the last item; only
+	                         built past a few items (small lists are
+	                         scanned from the end) */
 };
 
 #define CI_VARLIST_INIT { NULL, 0, 0, CI_HMAP_INIT }
@@ -69,6 +71,10 @@ const char *ci_varlist_lookup(void *cls, const char *name);
  * references expanded. SO_EINVALID on a reference cycle, with GitLab's
  * message. */
 int ci_varlist_expand(const struct ci_varlist *in, struct ci_varlist *out);
+
+/* The same over borrowed items (no copy of the input). */
+int ci_varlist_expand_items(const struct ci_varitem *const *items, size_t n,
+	struct ci_varlist *out);
 
 /* Keeps only the last item of every key, at the position of that last
  * item (what a consumer of the list sees). */
