@@ -230,6 +230,31 @@ test('public projects can be cloned anonymously but not pushed to', async () => 
   assert.equal(res2.status, 403);
 });
 
+test('internal projects: any signed-in user pulls; Guests of private projects cannot', async () => {
+  const internal = await project(users.alice, { name: 'Inner', path: 'inner', visibility: 'internal' });
+  const d = work();
+  ok(git(['clone', '-q', authUrl(repoUrl(internal), 'carol', users.carol.password), 'c'], { cwd: d }), 'clone internal as non-member');
+  const anon = await fetch(`${repoUrl(internal)}/info/refs?service=git-upload-pack`);
+  assert.equal(anon.status, 401);
+  const push = await fetch(`${repoUrl(internal)}/info/refs?service=git-receive-pack`, {
+    headers: { Authorization: basic('carol', users.carol.token) },
+  });
+  assert.equal(push.status, 403);
+
+  const guest = await user('gina');
+  await addMember(demo, guest, 10);
+  const res = await fetch(`${repoUrl(demo)}/info/refs?service=git-upload-pack`, {
+    headers: { Authorization: basic('gina', guest.token) },
+  });
+  assert.equal(res.status, 403);
+  assert.match(await res.text(), /not allowed to download code/);
+  // the project path matches case-insensitively, as GitLab's does
+  const upper = await fetch(`${srv.url}/ALICE/Demo.git/info/refs?service=git-upload-pack`, {
+    headers: { Authorization: basic('alice', users.alice.token) },
+  });
+  assert.equal(upper.status, 200);
+});
+
 test('smart HTTP answers carry the CGI content type and no-cache', async () => {
   const res = await fetch(`${repoUrl(demo)}/info/refs?service=git-upload-pack`, {
     headers: { Authorization: basic('alice', users.alice.token) },
