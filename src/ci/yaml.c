@@ -59,6 +59,10 @@ int ci_diags_format(const struct ci_diags *d, struct buf *out)
 
 static int diag_vadd(struct ci_diags *d, enum ci_severity sev,
 	const char *file, unsigned line, unsigned col, const char *fmt,
+	va_list ap) __attribute__((format(printf, 6, 0)));
+
+static int diag_vadd(struct ci_diags *d, enum ci_severity sev,
+	const char *file, unsigned line, unsigned col, const char *fmt,
 	va_list ap)
 {
 	struct ci_diag *g;
@@ -535,8 +539,13 @@ static bool psych_int(const char *s, size_t len, char **out)
 		digits[n++] = s[i];
 	}
 	digits[n] = '\0';
-	if (n == 0)
-		return base == 8;   /* "0" alone was taken as octal prefix */
+	if (n == 0) {
+		/* "0", "-0", "0_": the octal prefix alone is zero */
+		if (base != 8)
+			return false;
+		*out = xstrdup("0");
+		return true;
+	}
 	for (size_t k = 0; k < n; k++) {
 		int d = isdigit((unsigned char)digits[k]) ? digits[k] - '0' :
 			isxdigit((unsigned char)digits[k]) ?
@@ -584,6 +593,49 @@ static char *psych_float(const char *s, size_t len)
 	if (!strpbrk(buf, ".en"))
 		strcat(buf, ".0");
 	return xstrdup(buf);
+}
+
+/* Offset of the first byte that is not well-formed UTF-8 (or a NUL), or
+ * len when all of it is. */
+static size_t utf8_check(const char *data, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp;
+
+		if (c == 0)
+			return i;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return i;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return i;
+		i += n + 1;
+	}
+	return len;
 }
 
 /* ---------- the event loader ---------- */
@@ -968,6 +1020,27 @@ int ci_yaml_load(struct ci_yctx *ctx, const char *file, const char *data,
 		err = lerr(&l, 1, 1, SO_ETOOBIG, "the file is larger than %zu bytes",
 			ctx->max_bytes);
 		goto done;
+	}
+	{
+		/* GitLab reads configuration as UTF-8; invalid bytes are refused
+		 * here, which also keeps them away from libfyaml's scanner. */
+		size_t bad = utf8_check(data, len);
+
+		if (bad != len) {
+			unsigned line = 1, col = 1;
+
+			for (size_t i = 0; i < bad; i++) {
+				if (data[i] == '\n') {
+					line++;
+					col = 1;
+				} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+					col++;
+				}
+			}
+			err = lerr(&l, line, col, SO_EINVALID, "invalid YAML: the "
+				"file is not valid UTF-8");
+			goto done;
+		}
 	}
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
