@@ -273,6 +273,8 @@ static int spawn_backend(struct gitcgi *g, struct http_request *req, const char 
 	attr_init = true;
 	sigemptyset(&none);
 	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
 	if ((rc = posix_spawn_file_actions_adddup2(&fa, in[1], 0)) != 0 ||
 	    (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) != 0 ||
 	    (rc = posix_spawn_file_actions_adddup2(&fa, errp[1], 2)) != 0 ||
