@@ -10,7 +10,7 @@
  * demoting the last one is refused with 403, as GitLab refuses it.
  */
 #include "api/api.h"
-#include "api/validate.h"
+#include "core/validate.h"
 
 #include "core/app.h"
 #include "store/store.h"
@@ -51,7 +51,7 @@ static int check_level_and_expiry(struct api_req *r, int64_t level, const char *
 		return api_reply_param_error(r, "access_level does not have a valid value");
 	if (*expires && !**expires)
 		*expires = NULL; /* "" clears it, as GitLab does */
-	if (*expires && !api_valid_date(*expires))
+	if (*expires && !validate_date(*expires))
 		return api_reply_param_error(r, "expires_at is invalid");
 	clock_now_iso(today, sizeof(today));
 	today[10] = '\0';

@@ -17,7 +17,7 @@
  * without filters the store pages directly.
  */
 #include "api/api.h"
-#include "api/validate.h"
+#include "core/validate.h"
 
 #include "core/app.h"
 #include "git/repo.h"
@@ -110,7 +110,7 @@ static int resolve_namespace(struct api_req *r, const char *full_path,
 	}
 	if (rc != SO_ENOTFOUND)
 		return api_reply_error(r, rc, "Namespace");
-	if ((why = api_validate_namespace_path(full_path)) != NULL)
+	if ((why = validate_namespace_path(full_path)) != NULL)
 		return api_reply_field_error(r, "namespace", why);
 	/* Walk up to the deepest existing ancestor. */
 	for (size_t end = len; end > 0;) {
@@ -216,14 +216,14 @@ int api_projects_create(struct http_request *req, void *app)
 		goto done;
 	}
 	if (!path || !*path)
-		path = derived = api_path_from_name(name);
+		path = derived = validate_path_from_name(name);
 	if (!name || !*name)
 		name = path;
-	if ((why = api_validate_project_name(name)) != NULL) {
+	if ((why = validate_project_name(name)) != NULL) {
 		rc = api_reply_field_error(&r, "name", why);
 		goto done;
 	}
-	if ((why = api_validate_path(path, API_PATH_PROJECT)) != NULL) {
+	if ((why = validate_path(path, VALIDATE_PATH_PROJECT)) != NULL) {
 		rc = api_reply_field_error(&r, "path", why);
 		goto done;
 	}
@@ -232,7 +232,7 @@ int api_projects_create(struct http_request *req, void *app)
 		rc = api_reply_param_error(&r, "visibility does not have a valid value");
 		goto done;
 	}
-	if (branch && (why = api_validate_branch(branch)) != NULL) {
+	if (branch && (why = validate_branch(branch)) != NULL) {
 		rc = api_reply_field_error(&r, "default_branch", why);
 		goto done;
 	}

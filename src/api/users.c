@@ -10,7 +10,7 @@
  * Which fields a user JSON shows depends on who asks (api_user_view).
  */
 #include "api/api.h"
-#include "api/validate.h"
+#include "core/validate.h"
 
 #include "auth/auth.h"
 #include "core/accounts.h"
@@ -132,7 +132,6 @@ int api_users_create(struct http_request *req, void *app)
 	struct store_user *u = NULL;
 	struct api_req r;
 	char *generated = NULL;
-	const char *why;
 	int64_t id = 0;
 	int rc;
 
@@ -159,14 +158,6 @@ int api_users_create(struct http_request *req, void *app)
 	if (!in.password) {
 		rc = api_reply_param_error(&r, "password, reset_password, force_random_password are "
 					       "missing, at least one parameter must be provided");
-		goto done;
-	}
-	if (api_path_reserved(in.username, API_PATH_USER)) {
-		rc = api_reply_field_error(&r, "username", "is a reserved name");
-		goto done;
-	}
-	if ((why = api_validate_user_name(in.name)) != NULL) {
-		rc = api_reply_field_error(&r, "name", why);
 		goto done;
 	}
 	rc = accounts_user_create(r.app, &in, &id);

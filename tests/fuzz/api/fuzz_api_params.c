@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "api/json.h"
-#include "api/validate.h"
+#include "core/validate.h"
 
 static const struct api_param spec[] = {
 	{ "name", API_PARAM_STRING, false, 0 },
@@ -64,15 +64,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s = api_params_str(p, spec[i].name);
 			if (!s)
 				continue;
-			(void)api_validate_path(s, API_PATH_PROJECT);
-			(void)api_validate_path(s, API_PATH_USER);
-			(void)api_validate_namespace_path(s);
-			(void)api_validate_project_name(s);
-			(void)api_validate_user_name(s);
-			(void)api_validate_email(s);
-			(void)api_validate_branch(s);
-			(void)api_valid_date(s);
-			free(api_path_from_name(s));
+			(void)validate_path(s, VALIDATE_PATH_PROJECT);
+			(void)validate_path(s, VALIDATE_PATH_USER);
+			(void)validate_namespace_path(s);
+			(void)validate_project_name(s);
+			(void)validate_user_name(s);
+			(void)validate_email(s);
+			(void)validate_branch(s);
+			(void)validate_date(s);
+			free(validate_path_from_name(s));
 		}
 		(void)api_params_int(p, "access_level", 0);
 		(void)api_params_bool(p, "admin", false);

@@ -19,42 +19,42 @@
  *
  * Ownership: returned reasons are static strings.
  */
-#ifndef SO_API_VALIDATE_H
-#define SO_API_VALIDATE_H
+#ifndef SO_CORE_VALIDATE_H
+#define SO_CORE_VALIDATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define API_PATH_MAX_LEN 255
-#define API_NAMESPACE_MAX_DEPTH 20 /* GitLab's limit on subgroup nesting */
+#define VALIDATE_PATH_MAX_LEN 255
+#define VALIDATE_NAMESPACE_MAX_DEPTH 20 /* GitLab's limit on subgroup nesting */
 
-enum api_path_kind {
-	API_PATH_USER,      /* a username (also the user's namespace path) */
-	API_PATH_GROUP_TOP, /* a top-level group */
-	API_PATH_GROUP_SUB, /* a subgroup segment */
-	API_PATH_PROJECT,   /* a project path */
+enum validate_path_kind {
+	VALIDATE_PATH_USER,      /* a username (also the user's namespace path) */
+	VALIDATE_PATH_GROUP_TOP, /* a top-level group */
+	VALIDATE_PATH_GROUP_SUB, /* a subgroup segment */
+	VALIDATE_PATH_PROJECT,   /* a project path */
 };
 
-const char *api_validate_path(const char *s, enum api_path_kind kind);
+const char *validate_path(const char *s, enum validate_path_kind kind);
 /* Only the reserved-name part of the rule above. */
-bool api_path_reserved(const char *s, enum api_path_kind kind);
+bool validate_path_reserved(const char *s, enum validate_path_kind kind);
 /* A namespace full path "a/b/c": each segment checked (the first as a
  * top-level group, the others as subgroups), at most
- * API_NAMESPACE_MAX_DEPTH segments. */
-const char *api_validate_namespace_path(const char *full_path);
-const char *api_validate_project_name(const char *name);
-const char *api_validate_user_name(const char *name);
-const char *api_validate_email(const char *email);
+ * VALIDATE_NAMESPACE_MAX_DEPTH segments. */
+const char *validate_namespace_path(const char *full_path);
+const char *validate_project_name(const char *name);
+const char *validate_user_name(const char *name);
+const char *validate_email(const char *email);
 /* git check-ref-format rules for a branch name. */
-const char *api_validate_branch(const char *branch);
+const char *validate_branch(const char *branch);
 /* A calendar date "YYYY-MM-DD" (not a check against today). */
-bool api_valid_date(const char *s);
+bool validate_date(const char *s);
 
 /* GitLab's path for a project created with only a name: lowercased, every
  * run of characters other than letters, digits, '_' and '-' becomes one
  * '-', and leading/trailing '-' , '_' and '.' are trimmed ("My Project!" ->
  * "my-project"). May return "" (the caller then reports the path as
  * invalid). Caller frees. */
-char *api_path_from_name(const char *name);
+char *validate_path_from_name(const char *name);
 
 #endif

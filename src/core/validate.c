@@ -4,7 +4,7 @@
  * project wildcard routes); a path is compared case-insensitively, as
  * GitLab does.
  */
-#include "api/validate.h"
+#include "core/validate.h"
 
 #include "util/buf.h"
 
@@ -48,28 +48,28 @@ static bool path_char(unsigned char c)
 	return isalnum(c) || c == '_' || c == '-' || c == '.';
 }
 
-bool api_path_reserved(const char *s, enum api_path_kind kind)
+bool validate_path_reserved(const char *s, enum validate_path_kind kind)
 {
 	if (!s)
 		return false;
-	if (kind == API_PATH_USER || kind == API_PATH_GROUP_TOP)
+	if (kind == VALIDATE_PATH_USER || kind == VALIDATE_PATH_GROUP_TOP)
 		return in_list(s, top_level_reserved);
-	if (kind == API_PATH_PROJECT)
+	if (kind == VALIDATE_PATH_PROJECT)
 		return in_list(s, project_reserved);
 	return !strcmp(s, "-");
 }
 
-const char *api_validate_path(const char *s, enum api_path_kind kind)
+const char *validate_path(const char *s, enum validate_path_kind kind)
 {
-	bool project = kind == API_PATH_PROJECT;
+	bool project = kind == VALIDATE_PATH_PROJECT;
 	size_t len;
 
 	if (!s || !*s)
 		return "can't be blank";
 	len = strlen(s);
-	if (len > API_PATH_MAX_LEN)
+	if (len > VALIDATE_PATH_MAX_LEN)
 		return "is too long (maximum is 255 characters)";
-	if (kind == API_PATH_USER && len < 2)
+	if (kind == VALIDATE_PATH_USER && len < 2)
 		return "is too short (minimum is 2 characters)";
 	for (size_t i = 0; i < len; i++)
 		if (!(s[i] & 0x80) ? !path_char((unsigned char)s[i]) : true)
@@ -80,7 +80,7 @@ const char *api_validate_path(const char *s, enum api_path_kind kind)
 		goto bad_format;
 	if (!project && s[len - 1] == '.')
 		goto bad_format;
-	if (api_path_reserved(s, kind))
+	if (validate_path_reserved(s, kind))
 		return "is a reserved name";
 	return NULL;
 bad_format:
@@ -91,10 +91,10 @@ bad_format:
 		  "or end in '.', '.git' or '.atom'";
 }
 
-const char *api_validate_namespace_path(const char *full_path)
+const char *validate_namespace_path(const char *full_path)
 {
 	const char *seg = full_path, *why;
-	char part[API_PATH_MAX_LEN + 2];
+	char part[VALIDATE_PATH_MAX_LEN + 2];
 	int depth = 0;
 
 	if (!full_path || !*full_path)
@@ -103,16 +103,16 @@ const char *api_validate_namespace_path(const char *full_path)
 		const char *slash = strchr(seg, '/');
 		size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
 
-		if (++depth > API_NAMESPACE_MAX_DEPTH)
+		if (++depth > VALIDATE_NAMESPACE_MAX_DEPTH)
 			return "has too many levels (maximum is 20)";
 		if (n == 0)
 			return "can contain only letters, digits, '_', '-' and '.', in segments "
 			       "separated by single '/'";
-		if (n > API_PATH_MAX_LEN)
+		if (n > VALIDATE_PATH_MAX_LEN)
 			return "is too long (maximum is 255 characters)";
 		memcpy(part, seg, n);
 		part[n] = '\0';
-		why = api_validate_path(part, depth == 1 ? API_PATH_GROUP_TOP : API_PATH_GROUP_SUB);
+		why = validate_path(part, depth == 1 ? VALIDATE_PATH_GROUP_TOP : VALIDATE_PATH_GROUP_SUB);
 		if (why)
 			return why;
 		if (!slash)
@@ -123,7 +123,7 @@ const char *api_validate_namespace_path(const char *full_path)
 
 /* Letters here include every non-ASCII character (GitLab allows Unicode
  * letters and emoji); the JSON layer has already checked UTF-8. */
-const char *api_validate_project_name(const char *name)
+const char *validate_project_name(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
 	size_t len;
@@ -131,7 +131,7 @@ const char *api_validate_project_name(const char *name)
 	if (!name || !*name)
 		return "can't be blank";
 	len = strlen(name);
-	if (len > API_PATH_MAX_LEN)
+	if (len > VALIDATE_PATH_MAX_LEN)
 		return "is too long (maximum is 255 characters)";
 	if (!(isalnum(p[0]) || p[0] == '_' || p[0] >= 0x80))
 		goto bad;
@@ -144,11 +144,11 @@ bad:
 	       "It must start with a letter, digit, emoji, or '_'.";
 }
 
-const char *api_validate_user_name(const char *name)
+const char *validate_user_name(const char *name)
 {
 	if (!name || !*name)
 		return "can't be blank";
-	if (strlen(name) > API_PATH_MAX_LEN)
+	if (strlen(name) > VALIDATE_PATH_MAX_LEN)
 		return "is too long (maximum is 255 characters)";
 	for (const char *p = name; *p; p++)
 		if (*p == '<' || *p == '>')
@@ -159,7 +159,7 @@ const char *api_validate_user_name(const char *name)
 /* A pragmatic check, as GitLab's Devise regex is: one '@', a non-empty
  * local part without spaces, a domain with a dot, no spaces or control
  * characters anywhere. */
-const char *api_validate_email(const char *email)
+const char *validate_email(const char *email)
 {
 	const char *at, *dot;
 	size_t len;
@@ -182,7 +182,7 @@ const char *api_validate_email(const char *email)
 	return NULL;
 }
 
-const char *api_validate_branch(const char *b)
+const char *validate_branch(const char *b)
 {
 	static const char *const bad = "is not a valid branch name";
 	size_t len;
@@ -190,7 +190,7 @@ const char *api_validate_branch(const char *b)
 	if (!b || !*b)
 		return "can't be blank";
 	len = strlen(b);
-	if (len > API_PATH_MAX_LEN)
+	if (len > VALIDATE_PATH_MAX_LEN)
 		return "is too long (maximum is 255 characters)";
 	if (b[0] == '-' || b[0] == '/' || b[len - 1] == '/' || b[len - 1] == '.' ||
 	    ends_with(b, ".lock") || strstr(b, "..") || strstr(b, "//") || strstr(b, "@{") ||
@@ -205,7 +205,7 @@ const char *api_validate_branch(const char *b)
 	return NULL;
 }
 
-bool api_valid_date(const char *s)
+bool validate_date(const char *s)
 {
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	int y, m, d, n = 0;
@@ -224,7 +224,7 @@ bool api_valid_date(const char *s)
 	return d <= mdays[m - 1];
 }
 
-char *api_path_from_name(const char *name)
+char *validate_path_from_name(const char *name)
 {
 	struct buf b = BUF_INIT(0);
 	bool dash = false;
