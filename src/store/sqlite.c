@@ -203,6 +203,8 @@ static const struct migration migrations[] = {
 	X(BEGIN, "BEGIN") \
 	X(BEGIN_IMMEDIATE, "BEGIN IMMEDIATE") \
 	X(COMMIT, "COMMIT") \
+	X(SYNC_NORMAL, "PRAGMA synchronous = NORMAL") \
+	X(SYNC_FULL, "PRAGMA synchronous = FULL") \
 	X(USER_VERSION, "PRAGMA user_version") \
 	X(INTEGRITY_CHECK, "PRAGMA integrity_check") \
 	X(FK_CHECK, "PRAGMA foreign_key_check") \
@@ -310,7 +312,7 @@ static const struct migration migrations[] = {
 	X(CHAT_TRIGGER_PURGE, "DELETE FROM chat_triggers WHERE created_at < ?1") \
 	X(CHAT_TRIGGER_INSERT, "INSERT INTO chat_triggers (integration_id, trigger_id, created_at)" \
 			       " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING") \
-	X(CHAT_TRIGGER_REPLY, "SELECT reply FROM chat_triggers" \
+	X(CHAT_TRIGGER_REPLY, "SELECT reply, created_at FROM chat_triggers" \
 			      " WHERE integration_id = ?1 AND trigger_id = ?2") \
 	X(CHAT_TRIGGER_SET_REPLY, "UPDATE chat_triggers SET reply = ?3" \
 				  " WHERE integration_id = ?1 AND trigger_id = ?2")
@@ -1992,6 +1994,37 @@ static int sq_chat_link_purge_expired(void *impl, int64_t now)
 
 /* ---- slash command deduplication ---- */
 
+/* Trigger rows are a short-lived cache of replies, written on every slash
+ * command: they are committed with synchronous=NORMAL (WAL without an
+ * fsync per commit), which survives a crash of the process but not
+ * necessarily of the machine. Losing the last claims to a power cut only
+ * means a retry arriving after it could run once more. */
+static int tx_begin_write_lazy(struct sq *sq, struct conn *c)
+{
+	int err;
+
+	if ((err = q_exec(c, ST_SYNC_NORMAL, "")) < 0 || (err = tx_begin_write(sq, c)) < 0) {
+		q_exec(c, ST_SYNC_FULL, "");
+		return err;
+	}
+	return 0;
+}
+
+static int tx_end_write_lazy(struct sq *sq, struct conn *c, int err)
+{
+	int e;
+
+	err = tx_end_write(sq, c, err);
+	/* Back to the default for every other write on this connection. */
+	if ((e = q_exec(c, ST_SYNC_FULL, "")) < 0 && err >= 0)
+		err = e;
+	return err;
+}
+
+/* Reads first, without the write lock: a repeat within the window (the
+ * common duplicate) is answered from the row. Otherwise one write
+ * transaction purges old rows and inserts with ON CONFLICT DO NOTHING, so
+ * of concurrent claims exactly one inserts. */
 static int sq_chat_trigger_claim(void *impl, int64_t integration_id, const char *trigger_id,
 				 int64_t now, int64_t since, bool *first, char **previous_reply)
 {
@@ -2002,9 +2035,18 @@ static int sq_chat_trigger_claim(void *impl, int64_t integration_id, const char 
 	bool claimed = false;
 	int err;
 
-	if ((err = conn_get(sq, &c)) < 0)
+	if ((err = conn_get(sq, &c)) < 0 ||
+	    (err = q_start(c, ST_CHAT_TRIGGER_REPLY, &s, "it", integration_id, trigger_id)) < 0 ||
+	    (err = q_step(c, s)) < 0)
 		goto done;
-	if ((err = tx_begin_write(sq, c)) < 0)
+	if (err == 1 && sqlite3_column_int64(s, 1) >= since) {
+		reply = col_str(s, 0);
+		err = 0;
+		goto done;
+	}
+	stmt_done(s);
+	s = NULL;
+	if ((err = tx_begin_write_lazy(sq, c)) < 0)
 		goto done;
 	if ((err = q_int(c, NULL, ST_INTEGRATION_EXISTS, "i", integration_id)) == 0)
 		err = error_set(SO_ENOTFOUND, "integration not found");
@@ -2016,10 +2058,12 @@ static int sq_chat_trigger_claim(void *impl, int64_t integration_id, const char 
 		 (err = q_start(c, ST_CHAT_TRIGGER_REPLY, &s, "it", integration_id,
 				trigger_id)) >= 0 &&
 		 (err = q_step(c, s)) == 1)
-		reply = col_str(s, 0);
+		reply = col_str(s, 0); /* another claim won since our read */
 	stmt_done(s);
-	err = tx_end_write(sq, c, err);
+	s = NULL;
+	err = tx_end_write_lazy(sq, c, err);
 done:
+	stmt_done(s);
 	conn_put(sq, c);
 	if (err < 0) {
 		free(reply);
@@ -2033,8 +2077,21 @@ done:
 static int sq_chat_trigger_set_reply(void *impl, int64_t integration_id,
 				     const char *trigger_id, const char *reply_json)
 {
-	return write_one(impl, "trigger not found", ST_CHAT_TRIGGER_SET_REPLY, "itt",
-			 integration_id, trigger_id, reply_json);
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write_lazy(sq, c)) < 0)
+		goto done;
+	if ((err = q_exec(c, ST_CHAT_TRIGGER_SET_REPLY, "itt", integration_id, trigger_id,
+			  reply_json)) == 0)
+		err = error_set(SO_ENOTFOUND, "trigger not found");
+	err = tx_end_write_lazy(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
 }
 
 const struct store_backend store_sqlite_backend = {

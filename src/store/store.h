@@ -351,7 +351,10 @@ void store_chat_link_free(struct store_chat_link *l);
 
 /* ---- slash command deduplication (issue 3) ----
  * Mattermost sends a trigger_id with each command; a repeat within the
- * window is answered with the first reply and never runs twice. */
+ * window is answered with the first reply and never runs twice. These two
+ * writes are the one exception to the durability above: they are committed
+ * without an fsync (they survive kill -9, not necessarily a power cut),
+ * since they happen on every command and only cache a reply. */
 /* Claims (integration_id, trigger_id). *first is true for the first
  * claim; otherwise *previous_reply receives the stored reply JSON (or
  * NULL while the first request is still being handled). Rows older than
