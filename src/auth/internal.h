@@ -21,7 +21,7 @@ struct http_request;
 #define AUTH_KEY_MAX 64
 
 /* Decodes app->secret_key (hex) into key; *len receives 16..64. A longer
- * key is first hashed to 64 bytes. SO_ERROR when the key is missing or not
+ * key is first hashed to 64 bytes. SO_EFAIL when the key is missing or not
  * hex, or shorter than 16 bytes. */
 int auth_secret_key(const struct app *app, unsigned char key[AUTH_KEY_MAX], size_t *len);
 

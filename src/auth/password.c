@@ -25,7 +25,7 @@
 int auth_init(void)
 {
 	if (sodium_init() < 0)
-		return error_set(SO_ERROR, "libsodium failed to initialise");
+		return error_set(SO_EFAIL, "libsodium failed to initialise");
 	return 0;
 }
 
@@ -45,7 +45,7 @@ int auth_password_hash(const char *password, char **out)
 	if (crypto_pwhash_str_alg(hash, password, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
 				  crypto_pwhash_MEMLIMIT_INTERACTIVE,
 				  crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return error_set(SO_ERROR, "password hashing ran out of memory");
+		return error_set(SO_EFAIL, "password hashing ran out of memory");
 	*out = xstrdup(hash);
 	return 0;
 }

@@ -45,7 +45,7 @@ int auth_session_start(struct app *app, struct http_request *req, int64_t user_i
 	id = auth_random_b64(SESSION_ID_BYTES);
 	csrf = auth_random_b64(CSRF_BYTES);
 	if (!(hash = session_id_hash(app, id))) {
-		err = SO_ERROR;
+		err = SO_EFAIL;
 		goto done;
 	}
 	if ((err = store_session_create(app->store, hash, user_id, csrf, clock_unix() + ttl)) < 0)
@@ -70,7 +70,7 @@ int auth_session_end(struct app *app, struct http_request *req)
 
 	if (id && *id && strlen(id) <= AUTH_TOKEN_INPUT_MAX) {
 		if (!(hash = session_id_hash(app, id))) {
-			err = SO_ERROR;
+			err = SO_EFAIL;
 			goto done;
 		}
 		err = store_session_delete(app->store, hash);
@@ -101,7 +101,7 @@ int auth_request_session(struct app *app, struct http_request *req, struct auth_
 		goto done;
 	}
 	if (!(hash = session_id_hash(app, cookie))) {
-		err = SO_ERROR;
+		err = SO_EFAIL;
 		goto done;
 	}
 	err = store_session_get(app->store, hash, &s);

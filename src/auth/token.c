@@ -72,11 +72,11 @@ int auth_secret_key(const struct app *app, unsigned char key[AUTH_KEY_MAX], size
 
 	*len = 0;
 	if (!app || !app->secret_key)
-		return error_set(SO_ERROR, "the server secret key is missing");
+		return error_set(SO_EFAIL, "the server secret key is missing");
 	if (sodium_hex2bin(raw, sizeof(raw), app->secret_key, strlen(app->secret_key), NULL, &n,
 			   &end) != 0 || *end != '\0' || n < crypto_generichash_KEYBYTES_MIN) {
 		sodium_memzero(raw, sizeof(raw));
-		return error_set(SO_ERROR, "the server secret key is not 16 to 256 bytes of hex");
+		return error_set(SO_EFAIL, "the server secret key is not 16 to 256 bytes of hex");
 	}
 	if (n > AUTH_KEY_MAX) {
 		crypto_generichash(key, AUTH_KEY_MAX, raw, n, NULL, 0);
@@ -241,7 +241,7 @@ int auth_token_create(struct app *app, int64_t user_id, const char *name, const 
 	random = auth_random_token(PAT_RANDOM_LEN);
 	token = xasprintf(PAT_PREFIX "%s", random);
 	if (!(hash = auth_token_hash(app, token))) {
-		err = SO_ERROR;
+		err = SO_EFAIL;
 		goto done;
 	}
 	in = (struct store_token_new){
@@ -288,7 +288,7 @@ int auth_token_authenticate(struct app *app, const char *token, struct store_use
 		goto done;
 	}
 	if (!(hash = auth_token_hash(app, token))) {
-		err = SO_ERROR;
+		err = SO_EFAIL;
 		goto done;
 	}
 	err = store_token_get_by_hash(app->store, hash, &t);

@@ -1369,19 +1369,19 @@ int ci_plan_write_json(const struct ci_plan *p, FILE *f, unsigned flags)
 	json_decref(h);
 	/* "{...}" -> "{..., "jobs": [ job, job ]}" */
 	if (fwrite(hs, 1, hl - 1, f) != hl - 1 || fputs(",\"jobs\":[", f) < 0)
-		err = SO_ERROR;
+		err = SO_EFAIL;
 	free(hs);
 	for (size_t i = 0; i < p->n_jobs && !err; i++) {
 		json_t *j = job_json(p, &p->jobs[i],
 			!(flags & CI_PLAN_JSON_NO_VARIABLES));
 		if ((i && fputc(',', f) == EOF) ||
 		    json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0)
-			err = SO_ERROR;
+			err = SO_EFAIL;
 		json_decref(j);
 	}
 	if (!err && fputs("]}\n", f) < 0)
-		err = SO_ERROR;
+		err = SO_EFAIL;
 	if (err)
-		return error_set(SO_ERROR, "cannot write the plan");
+		return error_set(SO_EFAIL, "cannot write the plan");
 	return 0;
 }

@@ -145,7 +145,7 @@ json_t *ci_plan_to_json(const struct ci_plan *p);
 #define CI_PLAN_JSON_NO_VARIABLES 1u  /* leave out each job's "variables" */
 
 /* Writes the same JSON (compact) to f one job at a time, so memory stays
- * bounded for huge plans. Returns 0 or SO_ERROR on a write error. */
+ * bounded for huge plans. Returns 0 or SO_EFAIL on a write error. */
 int ci_plan_write_json(const struct ci_plan *p, FILE *f, unsigned flags);
 
 #endif

@@ -34,13 +34,13 @@ static int mkdir_p(const char *path, mode_t mode)
 			continue;
 		*s = '\0';
 		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			err = error_set(SO_ERROR, "cannot create %s: %s", p, strerror(errno));
+			err = error_set(SO_EFAIL, "cannot create %s: %s", p, strerror(errno));
 			goto done;
 		}
 		*s = '/';
 	}
 	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		err = error_set(SO_ERROR, "cannot create %s: %s", p, strerror(errno));
+		err = error_set(SO_EFAIL, "cannot create %s: %s", p, strerror(errno));
 done:
 	free(p);
 	return err;
@@ -64,7 +64,7 @@ static int load_secret(const char *data_dir, char **out)
 		if (fd >= 0) {
 			size_t len = strlen(hex);
 			if (write(fd, hex, len) != (ssize_t)len || fsync(fd) < 0) {
-				err = error_set(SO_ERROR, "cannot write %s: %s", path, strerror(errno));
+				err = error_set(SO_EFAIL, "cannot write %s: %s", path, strerror(errno));
 				goto done;
 			}
 			close(fd);
@@ -73,12 +73,12 @@ static int load_secret(const char *data_dir, char **out)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0) {
-		err = error_set(SO_ERROR, "cannot open %s: %s", path, strerror(errno));
+		err = error_set(SO_EFAIL, "cannot open %s: %s", path, strerror(errno));
 		goto done;
 	}
 	n = read(fd, hex, sizeof(hex) - 1);
 	if (n < SECRET_BYTES * 2) {
-		err = error_set(SO_ERROR, "%s is damaged (expected %d hex characters)", path,
+		err = error_set(SO_EFAIL, "%s is damaged (expected %d hex characters)", path,
 				SECRET_BYTES * 2);
 		goto done;
 	}
@@ -102,7 +102,7 @@ int app_open(struct app **out, struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	tmp = xasprintf("%s/tmp", app->cfg.data_dir);
 	if (sodium_init() < 0) {
-		err = error_set(SO_ERROR, "libsodium failed to initialise");
+		err = error_set(SO_EFAIL, "libsodium failed to initialise");
 		goto fail;
 	}
 	if ((err = mkdir_p(app->cfg.data_dir, 0700)) < 0 ||

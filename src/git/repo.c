@@ -5,7 +5,7 @@
  * does its work and closes it again; nothing is cached, so calls from
  * different threads never share a libgit2 object and a repository deleted
  * by one request is simply "not found" for the next. libgit2 failures
- * become SO_ERROR with libgit2's own message (it names paths and refs,
+ * become SO_EFAIL with libgit2's own message (it names paths and refs,
  * never secrets); a missing ref, path or object becomes SO_ENOTFOUND.
  *
  * Writes to a repository happen only through `git http-backend`
@@ -31,12 +31,12 @@
 #include "util/buf.h"
 #include "util/error.h"
 
-/* Turns the last libgit2 error into SO_ERROR (or SO_ENOTFOUND for
+/* Turns the last libgit2 error into SO_EFAIL (or SO_ENOTFOUND for
  * GIT_ENOTFOUND) with libgit2's message after what we were doing. */
 static int git_fail(int gitcode, const char *what)
 {
 	const git_error *e = git_error_last();
-	int code = gitcode == GIT_ENOTFOUND ? SO_ENOTFOUND : SO_ERROR;
+	int code = gitcode == GIT_ENOTFOUND ? SO_ENOTFOUND : SO_EFAIL;
 
 	return error_set(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
@@ -173,7 +173,7 @@ int gitrepo_remove_tree(const char *root, const char *path)
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			goto done; /* missing is not an error */
-		err = error_set(SO_ERROR, "cannot remove %s: %s", path, strerror(errno));
+		err = error_set(SO_EFAIL, "cannot remove %s: %s", path, strerror(errno));
 		goto done;
 	}
 	/* Resolve the parent (not the entry itself: a symlink named like a
@@ -207,9 +207,9 @@ int gitrepo_remove_tree(const char *root, const char *path)
 	}
 	if (S_ISDIR(st.st_mode)) {
 		if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-			err = error_set(SO_ERROR, "cannot remove %s: %s", path, strerror(errno));
+			err = error_set(SO_EFAIL, "cannot remove %s: %s", path, strerror(errno));
 	} else if (unlink(path) < 0 && errno != ENOENT) {
-		err = error_set(SO_ERROR, "cannot remove %s: %s", path, strerror(errno));
+		err = error_set(SO_EFAIL, "cannot remove %s: %s", path, strerror(errno));
 	}
 done:
 	free(rroot);

@@ -43,10 +43,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-/* <sys/socket.h> defines the socket option SO_ERROR, which util/error.h
- * uses as an error code; the option is not used here. */
-#undef SO_ERROR
-
 #include "auth/auth.h"
 #include "core/app.h"
 #include "git/cgi.h"
@@ -174,7 +170,7 @@ static void log_failure(struct gitcgi *g, const char *what)
 static int ensure_dir(const char *path)
 {
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return error_set(SO_ERROR, "cannot create %s: %s", path, strerror(errno));
+		return error_set(SO_EFAIL, "cannot create %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -262,7 +258,7 @@ static int spawn_backend(struct gitcgi *g, struct http_request *req, const char 
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		err = error_set(SO_ERROR, "cannot create pipes: %s", strerror(errno));
+		err = error_set(SO_EFAIL, "cannot create pipes: %s", strerror(errno));
 		goto done;
 	}
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
@@ -296,7 +292,7 @@ static int spawn_backend(struct gitcgi *g, struct http_request *req, const char 
 	set_nonblock(g->err_fd);
 	goto done;
 spawn_fail:
-	err = error_set(SO_ERROR, "cannot run %s: %s", backend, strerror(rc));
+	err = error_set(SO_EFAIL, "cannot run %s: %s", backend, strerror(rc));
 done:
 	if (fa_init)
 		posix_spawn_file_actions_destroy(&fa);
@@ -342,9 +338,9 @@ static int pump(struct gitcgi *g, const char **data, size_t *len, bool want_out)
 		r = poll(pf, (nfds_t)n, IO_TIMEOUT_MS);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return error_set(SO_ERROR, "poll: %s", strerror(errno));
+		return error_set(SO_EFAIL, "poll: %s", strerror(errno));
 	if (r == 0)
-		return error_set(SO_ERROR, "git http-backend made no progress for %d s",
+		return error_set(SO_EFAIL, "git http-backend made no progress for %d s",
 				 IO_TIMEOUT_MS / 1000);
 	if (in_i >= 0 && pf[in_i].revents) {
 		ssize_t w = send(g->in_fd, *data, *len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -527,7 +523,7 @@ static int answer(struct http_request *req, struct gitcgi *g)
 		if (err != SO_EBUSY)
 			break;
 		if (g->out_fd < 0) {
-			err = error_set(SO_ERROR, "git http-backend ended without an answer");
+			err = error_set(SO_EFAIL, "git http-backend ended without an answer");
 			break;
 		}
 		if ((err = pump(g, &none, &zero, true)) < 0)

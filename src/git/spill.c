@@ -40,7 +40,7 @@ static int open_tmp(struct spill *s)
 		free(tmpl);
 	}
 	if (fd < 0)
-		return error_set(SO_ERROR, "cannot create a temporary file in %s: %s", s->tmp_dir,
+		return error_set(SO_EFAIL, "cannot create a temporary file in %s: %s", s->tmp_dir,
 				 strerror(errno));
 	s->fd = fd;
 	return 0;
@@ -79,7 +79,7 @@ int spill_write(struct spill *s, const void *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return error_set(SO_ERROR, "cannot write a temporary file: %s",
+			return error_set(SO_EFAIL, "cannot write a temporary file: %s",
 					 w < 0 ? strerror(errno) : "short write");
 		s->file_len += (uint64_t)w;
 		src += w;
@@ -106,7 +106,7 @@ ssize_t spill_read(struct spill *s, void *buf, size_t max)
 			r = pread(s->fd, buf, want, (off_t)s->file_pos);
 		while (r < 0 && errno == EINTR);
 		if (r <= 0) {
-			error_set(SO_ERROR, "cannot read a temporary file: %s",
+			error_set(SO_EFAIL, "cannot read a temporary file: %s",
 				  r < 0 ? strerror(errno) : "unexpected end");
 			return -1;
 		}

@@ -36,7 +36,7 @@ struct spill {
 
 /* tmp_dir is copied; mem_max 0 means SPILL_MEM_MAX. */
 void spill_init(struct spill *s, const char *tmp_dir, size_t mem_max);
-/* Appends n bytes. SO_ERROR (with the reason) when the file fails. */
+/* Appends n bytes. SO_EFAIL (with the reason) when the file fails. */
 int spill_write(struct spill *s, const void *p, size_t n);
 /* Reads up to max bytes in FIFO order: the count, 0 when nothing is left
  * to read, -1 (with error_set) on a file error. */

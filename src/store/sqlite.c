@@ -355,7 +355,7 @@ static int conn_open(struct sq *sq, struct conn **out)
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
-		err = error_set(SO_ERROR, "cannot open database %s: %s", sq->path,
+		err = error_set(SO_EFAIL, "cannot open database %s: %s", sq->path,
 				c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		goto done;
 	}
@@ -367,7 +367,7 @@ static int conn_open(struct sq *sq, struct conn **out)
 			  "PRAGMA trusted_schema = OFF;",
 			  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		err = error_set(SO_ERROR, "cannot configure database %s: %s", sq->path,
+		err = error_set(SO_EFAIL, "cannot configure database %s: %s", sq->path,
 				msg ? msg : sqlite3_errstr(rc));
 		goto done;
 	}
@@ -488,10 +488,10 @@ static int db_error(struct conn *c, int rc)
 		}
 	case SQLITE_FULL:
 		log_error("store: database or disk is full");
-		return error_set(SO_ERROR, "the database or disk is full");
+		return error_set(SO_EFAIL, "the database or disk is full");
 	default:
 		log_error("store: sqlite error %d: %s", rc, msg);
-		return error_set(SO_ERROR, "database error: %s", msg);
+		return error_set(SO_EFAIL, "database error: %s", msg);
 	}
 }
 
@@ -686,7 +686,7 @@ static int migrate(struct conn *c, int max_version)
 	if ((err = q_int(c, &version, ST_USER_VERSION, "")) < 0)
 		goto done;
 	if (version > max_version) {
-		err = error_set(SO_ERROR,
+		err = error_set(SO_EFAIL,
 				"database schema version %lld is newer than this slashops knows (%d)",
 				(long long)version, max_version);
 		goto done;
@@ -699,14 +699,14 @@ static int migrate(struct conn *c, int max_version)
 			break;
 		rc = sqlite3_exec(c->db, migrations[i].sql, NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
-			err = error_set(SO_ERROR, "schema migration %d failed: %s",
+			err = error_set(SO_EFAIL, "schema migration %d failed: %s",
 					migrations[i].version, msg ? msg : sqlite3_errstr(rc));
 			goto done;
 		}
 		/* A pragma takes no bound value; the number is ours, not input. */
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", migrations[i].version);
 		if ((rc = sqlite3_exec(c->db, pragma, NULL, NULL, &msg)) != SQLITE_OK) {
-			err = error_set(SO_ERROR, "cannot record schema version: %s",
+			err = error_set(SO_EFAIL, "cannot record schema version: %s",
 					msg ? msg : sqlite3_errstr(rc));
 			goto done;
 		}
@@ -821,7 +821,7 @@ static int sq_check(void *impl)
 		goto done;
 	t = err == 1 ? sqlite3_column_text(s, 0) : NULL;
 	if (!t || strcmp((const char *)t, "ok") != 0) {
-		err = error_set(SO_ERROR, "database integrity check failed: %s",
+		err = error_set(SO_EFAIL, "database integrity check failed: %s",
 				t ? (const char *)t : "no result");
 		log_error("store: %s", error_msg());
 		goto done;
@@ -831,7 +831,7 @@ static int sq_check(void *impl)
 	if ((err = q_int(c, NULL, ST_FK_CHECK, "")) < 0)
 		goto done;
 	if (err == 1) {
-		err = error_set(SO_ERROR, "database foreign key check failed");
+		err = error_set(SO_EFAIL, "database foreign key check failed");
 		log_error("store: %s", error_msg());
 		goto done;
 	}
@@ -1722,7 +1722,7 @@ static int sq_integration_upsert(void *impl, int64_t project_id, const char *kin
 		 (err = q_exec(c, ST_INTEGRATION_UPSERT, "itti" "it", project_id, kind, token_hash,
 			       (int64_t)(active ? 1 : 0), (int64_t)(clear_team ? 1 : 0), now)) >= 0 &&
 		 (err = q_int(c, &id, ST_INTEGRATION_ID, "it", project_id, kind)) == 0)
-		err = error_set(SO_ERROR, "integration vanished after its upsert");
+		err = error_set(SO_EFAIL, "integration vanished after its upsert");
 	if (err >= 0)
 		*out_id = id;
 	err = tx_end_write(sq, c, err);

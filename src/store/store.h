@@ -17,7 +17,7 @@
  *
  * Errors follow util/error.h: 0, or SO_ENOTFOUND / SO_EEXISTS /
  * SO_EINVALID / SO_ECONFLICT for expected failures (with a message a user
- * may see, in GitLab's words where GitLab has them), SO_ERROR otherwise.
+ * may see, in GitLab's words where GitLab has them), SO_EFAIL otherwise.
  *
  * Ownership: structs returned through an `out` pointer are owned by the
  * caller and released with the matching *_free() (each accepts NULL).

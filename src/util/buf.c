@@ -130,7 +130,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
-		return error_set(SO_ERROR, "bad format");
+		return error_set(SO_EFAIL, "bad format");
 	if ((err = buf_grow(b, (size_t)n)) < 0)
 		return err;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

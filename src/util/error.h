@@ -12,14 +12,14 @@
  * never contain a secret.
  *
  * Specific codes exist for the expected failures callers branch on; every
- * unexpected failure is SO_ERROR. Programming errors are assert()s.
+ * unexpected failure is SO_EFAIL. Programming errors are assert()s.
  */
 #ifndef SO_UTIL_ERROR_H
 #define SO_UTIL_ERROR_H
 
 enum so_error_code {
 	SO_OK = 0,
-	SO_ERROR = -1,     /* unexpected or internal failure */
+	SO_EFAIL = -1,     /* unexpected or internal failure */
 	SO_ENOTFOUND = -2, /* the thing asked for does not exist (or is hidden) */
 	SO_EEXISTS = -3,   /* a unique name or key is already taken */
 	SO_EINVALID = -4,  /* the input is malformed or breaks a rule */

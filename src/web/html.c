@@ -67,7 +67,7 @@ int html_printf(struct buf *out, const char *fmt, ...)
 		} else if (*p == '%') {
 			err = buf_putc(out, '%');
 		} else {
-			err = error_set(SO_ERROR, "html_printf: unsupported conversion");
+			err = error_set(SO_EFAIL, "html_printf: unsupported conversion");
 			break;
 		}
 		run = p + 1;

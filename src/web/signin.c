@@ -44,7 +44,7 @@ static int render_form(struct app *app, struct http_request *req, const char *al
 	int err;
 
 	if (!(token = auth_csrf_anon_issue(app, req))) {
-		err = SO_ERROR;
+		err = SO_EFAIL;
 		goto done;
 	}
 	err = buf_puts(&body, "<section class=\"card signin\">\n<h1>Sign in</h1>\n");

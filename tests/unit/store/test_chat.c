@@ -715,7 +715,7 @@ Test(chat_upgrade, database_from_version_1_upgrades_to_2)
 	uid = mk_user(st, "old");
 	pid = mk_project(st, mk_namespace(st, "old", "user", uid), uid, "proj", STORE_VIS_PUBLIC);
 	/* the chat tables do not exist yet */
-	cr_assert_eq(store_integration_upsert(st, pid, KIND, "h", true, false, &iid), SO_ERROR);
+	cr_assert_eq(store_integration_upsert(st, pid, KIND, "h", true, false, &iid), SO_EFAIL);
 	store_close(st);
 
 	/* the current binary upgrades it, keeping the data */
@@ -748,7 +748,7 @@ Test(chat_upgrade, database_from_version_1_upgrades_to_2)
 	store_close(st);
 
 	/* a binary that only knows schema 1 refuses the upgraded file */
-	cr_assert_eq(store_open_version(&st, t.url, 1), SO_ERROR);
+	cr_assert_eq(store_open_version(&st, t.url, 1), SO_EFAIL);
 	cr_assert_null(st);
 	cr_assert(strstr(error_msg(), "newer") != NULL, "%s", error_msg());
 	tmpdb_remove(&t);
