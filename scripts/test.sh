@@ -22,21 +22,36 @@ scripts/build.sh build -Dwerror=true
 echo "== unit tests"
 meson test -C build --suite unit --print-errorlogs
 
+# Sanitizer reports go to files, and any report fails the run: a test
+# runner that forks (Criterion) may not turn a child's leak report into a
+# failed test, and a server's report at exit is easy to miss in a log.
+san_dir=$(mktemp -d)
+trap 'rm -rf "$san_dir"' EXIT
+san_env=(ASAN_OPTIONS="detect_leaks=1:log_path=$san_dir/asan"
+         UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$san_dir/ubsan")
+check_sanitizers() {
+  if compgen -G "$san_dir/*" >/dev/null; then
+    echo "sanitizer reports ($1):" >&2
+    cat "$san_dir"/* >&2
+    exit 1
+  fi
+}
+
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
   echo "== build (ASan+UBSan)"
   scripts/build.sh build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
   echo "== unit tests (ASan+UBSan)"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C build-asan --suite unit --print-errorlogs
+  env "${san_env[@]}" meson test -C build-asan --suite unit --print-errorlogs
+  check_sanitizers "unit tests"
 fi
 
 echo "== end-to-end tests"
 SLASHOPS_BIN=build/src/cli/slashops node --test --test-concurrency=1 tests/e2e/
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
   echo "== end-to-end tests (ASan+UBSan binary)"
-  SLASHOPS_E2E_ASAN=1 SLASHOPS_BIN=build-asan/src/cli/slashops \
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  env "${san_env[@]}" SLASHOPS_E2E_ASAN=1 SLASHOPS_BIN=build-asan/src/cli/slashops \
     node --test --test-concurrency=1 tests/e2e/
+  check_sanitizers "end-to-end tests"
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
