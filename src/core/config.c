@@ -592,6 +592,109 @@ static int load_mapping(struct loader *ld, struct fy_node *map, const char *sect
 	return 0;
 }
 
+/* Whether position i of the text lies inside a quoted scalar on its line.
+ * A quote opens a scalar only where one can start (after a blank, '[',
+ * '{' or ','), so an apostrophe inside a word does not count. */
+static bool in_quotes(const unsigned char *s, size_t i)
+{
+	size_t start = i;
+	char q = 0;
+
+	while (start > 0 && s[start - 1] != '\n')
+		start--;
+	for (size_t k = start; k < i; k++) {
+		if (q == '"' && s[k] == '\\') {
+			k++;
+		} else if (q && s[k] == (unsigned char)q) {
+			if (q == '\'' && k + 1 < i && s[k + 1] == '\'')
+				k++;
+			else
+				q = 0;
+		} else if (!q && (s[k] == '"' || s[k] == '\'') &&
+			   (k == start || s[k - 1] == ' ' || s[k - 1] == '[' || s[k - 1] == '{' ||
+			    s[k - 1] == ',')) {
+			q = (char)s[k];
+		} else if (!q && s[k] == '#' && (k == start || s[k - 1] == ' ')) {
+			return true; /* a comment: nothing to check */
+		}
+	}
+	return q != 0;
+}
+
+/* Screens the text before libfyaml sees it. YAML text must be Unicode, so
+ * invalid UTF-8 and control characters are refused with a clear message;
+ * so are YAML features a configuration never needs and on which libfyaml
+ * 0.7.12 (Debian's) loops forever or crashes, as fuzzing found: tab
+ * characters (YAML forbids them for indentation anyway), directives ('%'
+ * at the start of a line) and complex keys ('?' followed by a blank).
+ * The '?' check is lexical and may refuse a '?' + blank inside a plain
+ * scalar; quoting the value avoids that. */
+static int check_text(const char *name, const unsigned char *s, size_t len)
+{
+	int line = 1, col = 1;
+	size_t i = 0;
+
+	if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
+		i = 3; /* byte order mark */
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			if (c == '\t')
+				return error_set(SO_EINVALID,
+						 "%s:%d:%d: tab character (indent with spaces; write "
+						 "\"\\t\" inside a double-quoted string)",
+						 name, line, col);
+			if ((c < 0x20 && c != '\n' && c != '\r') || c == 0x7f)
+				return error_set(SO_EINVALID, "%s:%d:%d: control character 0x%02x",
+						 name, line, col, c);
+			if (c == '%' && col == 1)
+				return error_set(SO_EINVALID, "%s:%d:%d: YAML directives are not "
+						 "supported", name, line, col);
+			if (c == '?' && !in_quotes(s, i) &&
+			    (i + 1 == len || s[i + 1] == ' ' || s[i + 1] == '\n' || s[i + 1] == '\r'))
+				return error_set(SO_EINVALID, "%s:%d:%d: complex keys (\"? \") are not "
+						 "supported", name, line, col);
+			if (c == '\n') {
+				line++;
+				col = 0;
+			}
+			i++;
+			col++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 2;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 3;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 4;
+			cp = c & 0x07;
+		} else {
+			goto bad;
+		}
+		if (len - i < n)
+			goto bad;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		i += n;
+		col++;
+	}
+	return 0;
+bad:
+	return error_set(SO_EINVALID, "%s:%d:%d: invalid UTF-8", name, line, col);
+}
+
 static void drop_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
 	(void)diag;
@@ -614,6 +717,8 @@ int config_load_bytes(struct config *cfg, const char *name, const char *data, si
 
 	if (len == 0)
 		return 0;
+	if ((err = check_text(ld.name, (const unsigned char *)data, len)) < 0)
+		return err;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = drop_output;
@@ -621,7 +726,7 @@ int config_load_bytes(struct config *cfg, const char *name, const char *data, si
 	dcfg.level = FYET_ERROR;
 	diag = fy_diag_create(&dcfg);
 	if (!diag) {
-		err = error_set(SO_ERROR, "%s: cannot set up the YAML parser", ld.name);
+		err = error_set(SO_EFAIL, "%s: cannot set up the YAML parser", ld.name);
 		goto done;
 	}
 	fy_diag_set_collect_errors(diag, true);
@@ -634,7 +739,7 @@ int config_load_bytes(struct config *cfg, const char *name, const char *data, si
 		parser = fy_parser_create(&pcfg);
 	}
 	if (!parser || fy_parser_set_string(parser, data, len) != 0) {
-		err = error_set(SO_ERROR, "%s: cannot set up the YAML parser", ld.name);
+		err = error_set(SO_EFAIL, "%s: cannot set up the YAML parser", ld.name);
 		goto done;
 	}
 	doc = fy_parse_load_document(parser);
