@@ -44,6 +44,7 @@ struct cfg_priv {
 
 struct bld {
 	const struct ci_node *cur_matrix; /* matrix vars of the job being built */
+	struct ci_hmap exprs;      /* validated if: statements -> 1 ok, 2 bad */
 	struct ci_yctx *ctx;
 	const struct ci_load_options *opts;
 	struct ci_config *cfg;
@@ -327,6 +328,39 @@ long ci_duration_parse(const char *s)
 	return any ? (long)total : -1;
 }
 
+/* String equality with a first-byte test in front: the key dispatch runs
+ * for every key of every job. */
+#define KEY_IS(k, lit) ((k)[0] == (lit)[0] && strcmp((k), (lit)) == 0)
+
+/* "a:b" without printf (built for every key of every job). Caller frees. */
+static char *loc_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = xmalloc(la + lb + 2);
+
+	memcpy(s, a, la);
+	s[la] = ':';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
+/* ci_expr_validate() with a cache: a large configuration repeats the same
+ * few rules (anchors, extends) on thousands of jobs. */
+static bool expr_valid(struct bld *b, const char *e)
+{
+	size_t len = strlen(e);
+	size_t v = (size_t)ci_hmap_get(&b->exprs, e, len);
+	char *k;
+
+	if (v)
+		return v == 1;
+	v = ci_expr_validate(e) == 0 ? 1 : 2;
+	k = xstrndup(e, len);
+	ci_hmap_put(&b->exprs, k, len, (void *)v);
+	/* keys are freed through the slots in ci_config_load */
+	return v == 1;
+}
+
 /* ---------- error helpers ---------- */
 
 static int berr(struct bld *b, const struct ci_node *at, const char *fmt, ...)
@@ -373,7 +407,7 @@ static int berr_kv(struct bld *b, const struct ci_node *map,
 static bool in_list(const char *s, const char *const *list)
 {
 	for (; *list; list++) {
-		if (strcmp(s, *list) == 0)
+		if (KEY_IS(s, *list))
 			return true;
 	}
 	return false;
@@ -567,7 +601,7 @@ static int parse_needs(struct bld *b, const char *loc, const struct ci_node *n,
 {
 	static const char *const keys[] = { "job", "artifacts", "optional",
 		"pipeline", "project", "ref", "parallel", NULL };
-	char *nloc = xasprintf("%s:need", loc);
+	char *nloc = loc_join(loc, "need");
 	int err = 0;
 
 	const struct ci_node **items = NULL;
@@ -616,17 +650,17 @@ static int parse_needs(struct bld *b, const char *loc, const struct ci_node *n,
 			const char *key = e->kv[k].key;
 			const struct ci_node *v = e->kv[k].val;
 
-			if (strcmp(key, "job") == 0)
+			if (KEY_IS(key, "job"))
 				err = get_str(b, nloc, v, &x->job);
-			else if (strcmp(key, "artifacts") == 0)
+			else if (KEY_IS(key, "artifacts"))
 				err = get_bool(b, nloc, v, &x->artifacts);
-			else if (strcmp(key, "optional") == 0)
+			else if (KEY_IS(key, "optional"))
 				err = get_bool(b, nloc, v, &x->optional);
-			else if (strcmp(key, "pipeline") == 0)
+			else if (KEY_IS(key, "pipeline"))
 				err = get_str(b, nloc, v, &x->pipeline);
-			else if (strcmp(key, "project") == 0)
+			else if (KEY_IS(key, "project"))
 				err = get_str(b, nloc, v, &x->project);
-			else if (strcmp(key, "ref") == 0)
+			else if (KEY_IS(key, "ref"))
 				err = get_str(b, nloc, v, &x->ref);
 			if (err < 0)
 				goto done;
@@ -679,7 +713,7 @@ static int parse_rules(struct bld *b, const char *loc, const struct ci_node *n,
 	const struct ci_node **items = NULL;
 	size_t cnt = 0;
 	bool too_deep = false;
-	char *rloc = xasprintf("%s:rule", loc);
+	char *rloc = loc_join(loc, "rule");
 	int err = 0;
 
 	out->specified = true;
@@ -716,22 +750,22 @@ static int parse_rules(struct bld *b, const char *loc, const struct ci_node *n,
 			const char *key = r->kv[k].key;
 			const struct ci_node *v = r->kv[k].val;
 
-			if (strcmp(key, "if") == 0) {
+			if (KEY_IS(key, "if")) {
 				if (v->type != CI_N_STR) {
 					err = berr(b, v, "%s if should be a string", rloc);
-				} else if (ci_expr_validate(v->str) < 0) {
+				} else if (!expr_valid(b, v->str)) {
 					err = berr(b, v, "%s if invalid expression syntax",
 						rloc);
 				} else {
 					x->if_expr = xstrdup(v->str);
 					x->if_pos = pos_of(v);
 				}
-			} else if (strcmp(key, "changes") == 0) {
-				char *l = xasprintf("%s:changes", rloc);
+			} else if (KEY_IS(key, "changes")) {
+				char *l = loc_join(rloc, "changes");
 
 				err = parse_changes(b, l, v, &x->changes);
 				free(l);
-			} else if (strcmp(key, "exists") == 0) {
+			} else if (KEY_IS(key, "exists")) {
 				x->exists.specified = true;
 				if (v->type == CI_N_MAP) {
 					static const char *const ek[] = { "paths", "project",
@@ -749,35 +783,35 @@ static int parse_rules(struct bld *b, const char *loc, const struct ci_node *n,
 				} else {
 					err = get_strv(b, rloc, v, true, &x->exists.paths);
 				}
-			} else if (strcmp(key, "when") == 0) {
+			} else if (KEY_IS(key, "when")) {
 				x->when = is_text(v) ? when_parse(ci_node_text(v)) :
 					CI_WHEN_UNSET;
 				if (x->when == CI_WHEN_UNSET || (workflow &&
 				    x->when != CI_WHEN_ALWAYS && x->when != CI_WHEN_NEVER))
 					err = berr(b, v, "%s when unknown value: %s", rloc,
 						ci_node_text(v));
-			} else if (strcmp(key, "start_in") == 0) {
+			} else if (KEY_IS(key, "start_in")) {
 				err = get_str(b, rloc, v, &x->start_in);
 				if (err == 0 && ci_duration_parse(x->start_in) < 0)
 					err = berr(b, v, "%s start_in should be a duration",
 						rloc);
-			} else if (strcmp(key, "allow_failure") == 0) {
+			} else if (KEY_IS(key, "allow_failure")) {
 				bool bv = false;
 
 				if ((err = get_bool(b, rloc, v, &bv)) == 0)
 					x->allow_failure = bv ? CI_TRI_TRUE : CI_TRI_FALSE;
-			} else if (strcmp(key, "interruptible") == 0) {
+			} else if (KEY_IS(key, "interruptible")) {
 				bool bv = false;
 
 				if ((err = get_bool(b, rloc, v, &bv)) == 0)
 					x->interruptible = bv ? CI_TRI_TRUE : CI_TRI_FALSE;
-			} else if (strcmp(key, "variables") == 0) {
-				char *l = xasprintf("%s:variables", rloc);
+			} else if (KEY_IS(key, "variables")) {
+				char *l = loc_join(rloc, "variables");
 
 				err = parse_vars(b, l, v, &x->variables);
 				free(l);
-			} else if (strcmp(key, "needs") == 0) {
-				char *l = xasprintf("%s:needs", rloc);
+			} else if (KEY_IS(key, "needs")) {
+				char *l = loc_join(rloc, "needs");
 
 				err = parse_needs(b, l, v, &x->needs);
 				free(l);
@@ -819,18 +853,18 @@ static int parse_policy(struct bld *b, const char *loc, const struct ci_node *n,
 		const char *key = n->kv[k].key;
 		const struct ci_node *v = n->kv[k].val;
 
-		if (strcmp(key, "refs") == 0) {
+		if (KEY_IS(key, "refs")) {
 			err = get_strv(b, loc, v, true, &out->refs);
-		} else if (strcmp(key, "variables") == 0) {
+		} else if (KEY_IS(key, "variables")) {
 			err = get_strv(b, loc, v, true, &out->variables);
 			for (size_t i = 0; err == 0 && i < out->variables.n; i++) {
-				if (ci_expr_validate(out->variables.v[i]) < 0)
+				if (!expr_valid(b, out->variables.v[i]))
 					err = berr(b, v, "%s variables invalid expression "
 						"syntax", loc);
 			}
-		} else if (strcmp(key, "changes") == 0) {
+		} else if (KEY_IS(key, "changes")) {
 			err = parse_changes(b, loc, v, &out->changes);
-		} else if (strcmp(key, "kubernetes") == 0) {
+		} else if (KEY_IS(key, "kubernetes")) {
 			err = get_str(b, loc, v, &out->kubernetes);
 		}
 	}
@@ -880,7 +914,7 @@ static int parse_inherit(struct bld *b, const char *loc,
 	const struct ci_node *n, struct ci_inherit *out)
 {
 	static const char *const keys[] = { "default", "variables", NULL };
-	char *l = xasprintf("%s:inherit", loc);
+	char *l = loc_join(loc, "inherit");
 	int err;
 
 	if (n->type != CI_N_MAP) {
@@ -890,7 +924,7 @@ static int parse_inherit(struct bld *b, const char *loc,
 	if ((err = check_keys(b, l, n, keys)) < 0)
 		goto done;
 	for (size_t k = 0; k < n->n && err == 0; k++) {
-		char *kl = xasprintf("%s:%s", l, n->kv[k].key);
+		char *kl = loc_join(l, n->kv[k].key);
 
 		if (strcmp(n->kv[k].key, "default") == 0)
 			err = parse_inherit_mode(b, kl, n->kv[k].val, DEFAULT_KEYS,
@@ -915,7 +949,7 @@ static int parse_environment(struct bld *b, const char *loc,
 		"verify", "access", NULL };
 	static const char *const tiers[] = { "production", "staging",
 		"testing", "development", "other", NULL };
-	char *l = xasprintf("%s:environment", loc);
+	char *l = loc_join(loc, "environment");
 	int err = 0;
 
 	e->specified = true;
@@ -934,25 +968,25 @@ static int parse_environment(struct bld *b, const char *loc,
 		const char *key = n->kv[k].key;
 		const struct ci_node *v = n->kv[k].val;
 
-		if (strcmp(key, "name") == 0)
+		if (KEY_IS(key, "name"))
 			err = get_str(b, l, v, &e->name);
-		else if (strcmp(key, "url") == 0)
+		else if (KEY_IS(key, "url"))
 			err = get_str(b, l, v, &e->url);
-		else if (strcmp(key, "action") == 0) {
+		else if (KEY_IS(key, "action")) {
 			err = get_str(b, l, v, &e->action);
 			if (err == 0 && !in_list(e->action, actions))
 				err = berr(b, v, "%s action should be start, stop, "
 					"prepare, verify, or access", l);
-		} else if (strcmp(key, "deployment_tier") == 0) {
+		} else if (KEY_IS(key, "deployment_tier")) {
 			err = get_str(b, l, v, &e->deployment_tier);
 			if (err == 0 && !in_list(e->deployment_tier, tiers))
 				err = berr(b, v, "%s deployment_tier must be one of: "
 					"production, staging, testing, development, other", l);
-		} else if (strcmp(key, "on_stop") == 0)
+		} else if (KEY_IS(key, "on_stop"))
 			err = get_str(b, l, v, &e->on_stop);
-		else if (strcmp(key, "auto_stop_in") == 0)
+		else if (KEY_IS(key, "auto_stop_in"))
 			err = get_str(b, l, v, &e->auto_stop_in);
-		else if (strcmp(key, "kubernetes") == 0)
+		else if (KEY_IS(key, "kubernetes"))
 			e->kubernetes = ci_node_to_json(v);
 	}
 	if (err == 0 && (!e->name || !*e->name))
@@ -982,7 +1016,7 @@ static int parse_exit_codes(struct bld *b, const char *loc,
 static int parse_allow_failure(struct bld *b, const char *loc,
 	const struct ci_node *n, struct ci_allow_failure *af)
 {
-	char *l = xasprintf("%s:allow_failure", loc);
+	char *l = loc_join(loc, "allow_failure");
 	int err = 0;
 
 	af->specified = true;
@@ -1005,7 +1039,7 @@ static int parse_allow_failure(struct bld *b, const char *loc,
 static int parse_retry(struct bld *b, const char *loc, const struct ci_node *n,
 	struct ci_retry *r)
 {
-	char *l = xasprintf("%s:retry", loc);
+	char *l = loc_join(loc, "retry");
 	const struct ci_node *max = n;
 	int err = 0;
 
@@ -1046,7 +1080,7 @@ static int check_cache(struct bld *b, const char *loc, const struct ci_node *n)
 {
 	static const char *const keys[] = { "key", "untracked", "paths", "when",
 		"policy", "unprotect", "fallback_keys", NULL };
-	char *l = xasprintf("%s:cache", loc);
+	char *l = loc_join(loc, "cache");
 	int err = 0;
 
 	for (size_t i = 0; i < (n->type == CI_N_SEQ ? n->n : 1) && err == 0;
@@ -1073,7 +1107,7 @@ static int check_cache(struct bld *b, const char *loc, const struct ci_node *n)
 		if (k && k->type == CI_N_MAP) {
 			static const char *const kk[] = { "files", "prefix", NULL };
 			const struct ci_node *f = ci_map_get(k, "files");
-			char *kl = xasprintf("%s:key", l);
+			char *kl = loc_join(l, "key");
 
 			err = check_keys(b, kl, k, kk);
 			if (err == 0 && (!f || f->type != CI_N_SEQ || f->n == 0 ||
@@ -1103,7 +1137,7 @@ static int parse_job(struct bld *b, const char *base, const struct ci_node *n,
 	struct ci_job **out)
 {
 	struct ci_job *j = xcalloc(1, sizeof(*j));
-	char *loc = xasprintf("jobs:%s", base);
+	char *loc = loc_join("jobs", base);
 	bool has_script = false;
 	int err = 0;
 
@@ -1119,107 +1153,107 @@ static int parse_job(struct bld *b, const char *base, const struct ci_node *n,
 	for (size_t k = 0; k < n->n; k++) {
 		const char *key = n->kv[k].key;
 		const struct ci_node *v = n->kv[k].val;
-		char *kl = xasprintf("%s:%s", loc, key);
+		char *kl = loc_join(loc, key);
 		int e = 0;
 
-		if (strcmp(key, "script") == 0) {
+		if (KEY_IS(key, "script")) {
 			has_script = true;
 			e = get_script(b, kl, v, &j->script);
 			if (e == 0 && j->script.n == 0)
 				e = berr(b, v, "%s config can't be blank", kl);
-		} else if (strcmp(key, "before_script") == 0) {
+		} else if (KEY_IS(key, "before_script")) {
 			j->has_before_script = true;
 			e = get_script(b, kl, v, &j->before_script);
-		} else if (strcmp(key, "after_script") == 0) {
+		} else if (KEY_IS(key, "after_script")) {
 			j->has_after_script = true;
 			e = get_script(b, kl, v, &j->after_script);
-		} else if (strcmp(key, "stage") == 0 || strcmp(key, "type") == 0) {
+		} else if (KEY_IS(key, "stage") || KEY_IS(key, "type")) {
 			e = get_str(b, kl, v, &j->stage);
-		} else if (strcmp(key, "when") == 0) {
+		} else if (KEY_IS(key, "when")) {
 			j->when = is_text(v) ? when_parse(ci_node_text(v)) :
 				CI_WHEN_UNSET;
 			if (j->when == CI_WHEN_UNSET || j->when == CI_WHEN_NEVER)
 				e = berr(b, v, "%s when should be one of: on_success, "
 					"on_failure, always, manual, delayed", loc);
-		} else if (strcmp(key, "start_in") == 0) {
+		} else if (KEY_IS(key, "start_in")) {
 			e = get_str(b, kl, v, &j->start_in);
-		} else if (strcmp(key, "allow_failure") == 0) {
+		} else if (KEY_IS(key, "allow_failure")) {
 			e = parse_allow_failure(b, loc, v, &j->allow_failure);
-		} else if (strcmp(key, "rules") == 0) {
+		} else if (KEY_IS(key, "rules")) {
 			e = parse_rules(b, kl, v, false, &j->rules);
-		} else if (strcmp(key, "only") == 0) {
+		} else if (KEY_IS(key, "only")) {
 			e = parse_policy(b, kl, v, &j->only);
-		} else if (strcmp(key, "except") == 0) {
+		} else if (KEY_IS(key, "except")) {
 			e = parse_policy(b, kl, v, &j->except);
-		} else if (strcmp(key, "needs") == 0) {
+		} else if (KEY_IS(key, "needs")) {
 			e = parse_needs(b, kl, v, &j->needs);
-		} else if (strcmp(key, "dependencies") == 0) {
+		} else if (KEY_IS(key, "dependencies")) {
 			j->dependencies_specified = true;
 			e = get_strv(b, kl, v, false, &j->dependencies);
-		} else if (strcmp(key, "environment") == 0) {
+		} else if (KEY_IS(key, "environment")) {
 			e = parse_environment(b, loc, v, &j->environment);
 			j->environment_json = ci_node_to_json(v);
-		} else if (strcmp(key, "timeout") == 0) {
+		} else if (KEY_IS(key, "timeout")) {
 			if ((e = get_str(b, kl, v, &j->timeout)) == 0) {
 				j->timeout_seconds = ci_duration_parse(j->timeout);
 				if (j->timeout_seconds < 0)
 					e = berr(b, v, "%s config should be a duration", kl);
 			}
-		} else if (strcmp(key, "retry") == 0) {
+		} else if (KEY_IS(key, "retry")) {
 			e = parse_retry(b, loc, v, &j->retry);
-		} else if (strcmp(key, "resource_group") == 0) {
+		} else if (KEY_IS(key, "resource_group")) {
 			e = get_str(b, kl, v, &j->resource_group);
-		} else if (strcmp(key, "interruptible") == 0) {
+		} else if (KEY_IS(key, "interruptible")) {
 			bool bv = false;
 
 			if ((e = get_bool(b, kl, v, &bv)) == 0)
 				j->interruptible = bv ? CI_TRI_TRUE : CI_TRI_FALSE;
-		} else if (strcmp(key, "tags") == 0) {
+		} else if (KEY_IS(key, "tags")) {
 			e = get_script(b, kl, v, &j->tags);
 			if (e == 0 && v->type != CI_N_SEQ)
 				e = berr(b, v, "%s config should be an array of strings",
 					kl);
-		} else if (strcmp(key, "variables") == 0) {
+		} else if (KEY_IS(key, "variables")) {
 			e = parse_vars(b, kl, v, &j->variables);
-		} else if (strcmp(key, "coverage") == 0) {
+		} else if (KEY_IS(key, "coverage")) {
 			e = get_str(b, kl, v, &j->coverage);
-		} else if (strcmp(key, "inherit") == 0) {
+		} else if (KEY_IS(key, "inherit")) {
 			e = parse_inherit(b, loc, v, &j->inherit);
-		} else if (strcmp(key, "extends") == 0) {
+		} else if (KEY_IS(key, "extends")) {
 			e = get_strv(b, kl, v, true, &j->extends);
-		} else if (strcmp(key, "artifacts") == 0) {
+		} else if (KEY_IS(key, "artifacts")) {
 			if (v->type != CI_N_MAP && v->type != CI_N_NULL)
 				e = berr(b, v, "%s config should be a hash", kl);
 			j->artifacts = ci_node_to_json(v);
-		} else if (strcmp(key, "image") == 0) {
+		} else if (KEY_IS(key, "image")) {
 			if (!is_text(v) && v->type != CI_N_MAP)
 				e = berr(b, v, "%s config should be a hash or a string", kl);
 			j->image = ci_node_to_json(v);
-		} else if (strcmp(key, "services") == 0) {
+		} else if (KEY_IS(key, "services")) {
 			if (v->type != CI_N_SEQ)
 				e = berr(b, v, "%s config should be a array", kl);
 			j->services = ci_node_to_json(v);
-		} else if (strcmp(key, "cache") == 0) {
+		} else if (KEY_IS(key, "cache")) {
 			e = check_cache(b, loc, v);
 			j->cache = ci_node_to_json(v);
-		} else if (strcmp(key, "trigger") == 0) {
+		} else if (KEY_IS(key, "trigger")) {
 			if (!is_text(v) && v->type != CI_N_MAP)
 				e = berr(b, v, "%s config should be a hash or a string", kl);
 			j->trigger = ci_node_to_json(v);
-		} else if (strcmp(key, "release") == 0) {
+		} else if (KEY_IS(key, "release")) {
 			j->release = ci_node_to_json(v);
-		} else if (strcmp(key, "secrets") == 0) {
+		} else if (KEY_IS(key, "secrets")) {
 			j->secrets = ci_node_to_json(v);
-		} else if (strcmp(key, "id_tokens") == 0) {
+		} else if (KEY_IS(key, "id_tokens")) {
 			j->id_tokens = ci_node_to_json(v);
-		} else if (strcmp(key, "hooks") == 0) {
+		} else if (KEY_IS(key, "hooks")) {
 			j->hooks = ci_node_to_json(v);
-		} else if (strcmp(key, "pages") == 0) {
+		} else if (KEY_IS(key, "pages")) {
 			j->pages = ci_node_to_json(v);
-		} else if (strcmp(key, "run") == 0) {
+		} else if (KEY_IS(key, "run")) {
 			e = berr(b, v, "%s: `run:` (CI/CD steps) is not supported by "
 				"slashops; use script:", kl);
-		} else if (strcmp(key, "parallel") == 0) {
+		} else if (KEY_IS(key, "parallel")) {
 			/* expanded by the caller */
 		}
 		free(kl);
@@ -1532,8 +1566,8 @@ static int build_job(struct bld *b, const struct ci_kv *jkv)
 {
 	const struct ci_node *n = jkv->val;
 	const struct ci_node *par = ci_map_get(n, "parallel");
-	char *loc = xasprintf("jobs:%s", jkv->key);
-	char *ploc = xasprintf("%s:parallel", loc);
+	char *loc = loc_join("jobs", jkv->key);
+	char *ploc = loc_join(loc, "parallel");
 	struct ci_node **vars = NULL;
 	char **labels = NULL;
 	size_t cnt = 0;
@@ -1706,9 +1740,9 @@ static int build_workflow(struct bld *b, const struct ci_node *n)
 		const char *key = n->kv[k].key;
 		const struct ci_node *v = n->kv[k].val;
 
-		if (strcmp(key, "rules") == 0)
+		if (KEY_IS(key, "rules"))
 			err = parse_rules(b, "workflow:rules", v, true, &w->rules);
-		else if (strcmp(key, "name") == 0)
+		else if (KEY_IS(key, "name"))
 			err = get_str(b, "workflow:name", v, &w->name);
 		else
 			w->auto_cancel = ci_node_to_json(v);
@@ -1754,7 +1788,7 @@ static int apply_defaults(struct bld *b, const struct ci_node *def,
 static int check_default(struct bld *b, const struct ci_node *def)
 {
 	struct ci_job *tmp = NULL;
-	struct ci_kv kv = { (char *)"default", 7, def->line, def->col, NULL };
+	struct ci_kv kv = { (char *)"default", NULL, 7, def->line, def->col, 0 };
 	struct ci_node *probe;
 	int err;
 
@@ -2018,10 +2052,22 @@ static int check_jobs(struct bld *b)
 
 static int build_config(struct bld *b, struct ci_node *root)
 {
-	struct ci_node *def;
+	const struct ci_node *def;
+	struct ci_compose *comp = NULL;
+	struct ci_hmap pins = CI_HMAP_INIT;
 	int err;
 
 	lift_deprecated(b, root);
+	/* Compose (extends, !reference) entry by entry: the top-level keys
+	 * first, then each job just before it is built; a job's tree is freed
+	 * once its model exists unless a reference or extends may look at it. */
+	ci_compose_pins(root, &pins);
+	ci_compose_begin(b->ctx, root, &comp);
+	for (size_t i = 0; i < root->n; i++) {
+		if (in_list(root->kv[i].key, ROOT_KEYS) &&
+		    (err = ci_compose_entry(comp, i)) < 0)
+			goto done;
+	}
 	def = ci_map_get(root, "default");
 	if (def)
 		check_default(b, def);
@@ -2041,20 +2087,34 @@ static int build_config(struct bld *b, struct ci_node *root)
 
 		if (in_list(kv->key, ROOT_KEYS) || kv->key[0] == '.')
 			continue;
+		if ((err = ci_compose_entry(comp, i)) < 0)
+			goto done;
 		if (kv->val->type != CI_N_MAP) {
 			berr_kv(b, root, kv, "jobs:%s config should implement the "
 				"script:, run:, or trigger: keyword", kv->key);
 			continue;
 		}
 		if ((err = apply_defaults(b, def, kv->val)) < 0)
-			return err;
+			goto done;
 		build_job(b, kv);
+		if (!ci_hmap_get(&pins, kv->key, kv->klen)) {
+			struct ci_node *gone = kv->val;
+
+			kv->val = ci_node_new(CI_N_NULL, gone->file, gone->line,
+				gone->col);
+			ci_node_free(gone);
+		}
 	}
+	/* hidden entries nobody used: GitLab still resolves (and reports) */
+	if ((err = ci_compose_rest(comp)) < 0)
+		goto done;
 	if (b->cfg->n_jobs == 0 && !b->err)
 		berr(b, root, "jobs config should contain at least one visible job");
-	if (b->err)
-		return b->err;
-	return check_jobs(b);
+	err = b->err ? b->err : check_jobs(b);
+done:
+	ci_compose_end(comp);
+	ci_compose_pins_free(&pins);
+	return err;
 }
 
 /* ---------- JSON ---------- */
@@ -2374,9 +2434,7 @@ int ci_config_load(struct ci_config **out, const char *path, const char *data,
 		goto done;
 	}
 	if ((err = ci_inputs_apply(&ctx, opts, header, NULL, root, root)) < 0 ||
-	    (err = ci_include_process(&ctx, opts, path, &root)) < 0 ||
-	    (err = ci_extends_resolve(&ctx, root)) < 0 ||
-	    (err = ci_references_resolve(&ctx, root)) < 0)
+	    (err = ci_include_process(&ctx, opts, path, &root)) < 0)
 		goto done;
 	cfg = xcalloc(1, sizeof(*cfg));
 	cfg->priv = xcalloc(1, sizeof(struct cfg_priv));
@@ -2384,6 +2442,9 @@ int ci_config_load(struct ci_config **out, const char *path, const char *data,
 	b.opts = opts;
 	b.cfg = cfg;
 	err = build_config(&b, root);
+	for (size_t i = 0; i < b.exprs.cap; i++)
+		free((char *)b.exprs.slots[i].key);
+	ci_hmap_clear(&b.exprs);
 done:
 	if (err == 0 && local.n_errors)
 		err = SO_EINVALID;

@@ -41,7 +41,7 @@ static void merge_steal(struct ci_node *dst, struct ci_node *src)
 	}
 }
 
-static int resolve(struct ext *x, size_t i, size_t depth)
+static int resolve(struct ext *x, size_t i, size_t depth, size_t top)
 {
 	struct ci_kv *kv = &x->root->kv[i];
 	struct ci_node *job = kv->val, *ex, *merged;
@@ -85,14 +85,18 @@ static int resolve(struct ext *x, size_t i, size_t depth)
 			return ci_diag_at(x->ctx, pn, "%s: invalid base hashes in "
 				"`extends` (%s)", kv->key, pn->str);
 		j = (size_t)(pkv - x->root->kv);
-		if ((err = resolve(x, j, depth + 1)) < 0)
+		if ((err = resolve(x, j, depth + 1, top)) < 0)
 			return err;
 		if (x->height[j] + 1 > h)
 			h = x->height[j] + 1;
 	}
-	if (depth + h > CI_MAX_EXTENDS_DEPTH)
-		return ci_diag_add(x->ctx->diags, CI_DIAG_ERROR, job->file, kv->line,
-			kv->col, "%s: nesting too deep in `extends`", kv->key);
+	if (depth + h > CI_MAX_EXTENDS_DEPTH) {
+		/* named after the entry whose chain is too long */
+		const struct ci_kv *t = &x->root->kv[top];
+
+		return ci_diag_add(x->ctx->diags, CI_DIAG_ERROR, t->val->file,
+			t->line, t->col, "%s: nesting too deep in `extends`", t->key);
+	}
 	/* The parents may have been replaced while resolving; look again. */
 	merged = ci_node_new(CI_N_MAP, job->file, job->line, job->col);
 	for (size_t k = 0; k < n_parents; k++) {
@@ -122,7 +126,7 @@ int ci_extends_resolve(struct ci_yctx *ctx, struct ci_node *root)
 	x.state = xcalloc(root->n + 1, 1);
 	x.height = xcalloc(root->n + 1, sizeof(unsigned));
 	for (size_t i = 0; i < root->n && err == 0; i++)
-		err = resolve(&x, i, 0);
+		err = resolve(&x, i, 0, i);
 	free(x.state);
 	free(x.height);
 	return err;
@@ -135,6 +139,7 @@ int ci_extends_resolve(struct ci_yctx *ctx, struct ci_node *root)
 struct refs {
 	struct ci_yctx *ctx;
 	struct ci_node *root;
+	struct ext *x;          /* lazy extends of top-level entries, or NULL */
 	const struct ci_node *stack[MAX_REF_DEPTH];
 	size_t depth;
 };
@@ -200,6 +205,13 @@ static int resolve_slot(struct refs *r, struct ci_node **slot)
 			long k;
 			const struct ci_kv *kv;
 
+			if (i == 0 && r->x) {
+				/* the entry must be extended before it is looked into */
+				kv = ci_map_kv(cur, ci_node_text(ref->items[0]));
+				if (kv && (err = resolve(r->x, (size_t)(kv - cur->kv),
+				    0, (size_t)(kv - cur->kv))) < 0)
+					goto done;
+			}
 			if (cur->type == CI_N_SEQ && ref->items[i]->type == CI_N_INT) {
 				/* Ruby's Array#dig with an integer index */
 				char *end;
@@ -271,4 +283,109 @@ int ci_references_resolve(struct ci_yctx *ctx, struct ci_node *root)
 	r.ctx = ctx;
 	r.root = root;
 	return resolve_tree(&r, root);
+}
+
+/* ---------- lazy composition, entry by entry ---------- */
+
+struct ci_compose {
+	struct ext x;
+	struct refs r;
+	unsigned char *done;    /* entry fully composed */
+};
+
+int ci_compose_begin(struct ci_yctx *ctx, struct ci_node *root,
+	struct ci_compose **out)
+{
+	struct ci_compose *c = xcalloc(1, sizeof(*c));
+
+	c->x.ctx = ctx;
+	c->x.root = root;
+	c->x.state = xcalloc(root->n + 1, 1);
+	c->x.height = xcalloc(root->n + 1, sizeof(unsigned));
+	c->r.ctx = ctx;
+	c->r.root = root;
+	c->r.x = &c->x;
+	c->done = xcalloc(root->n + 1, 1);
+	*out = c;
+	return 0;
+}
+
+int ci_compose_entry(struct ci_compose *c, size_t i)
+{
+	struct ci_node **slot = &c->r.root->kv[i].val;
+	int err;
+
+	if (c->done[i])
+		return 0;
+	c->done[i] = 1;
+	if ((err = resolve(&c->x, i, 0, i)) < 0)
+		return err;
+	if ((*slot)->type == CI_N_REF)
+		return resolve_slot(&c->r, slot);
+	if ((*slot)->type == CI_N_MAP || (*slot)->type == CI_N_SEQ)
+		return resolve_tree(&c->r, *slot);
+	return 0;
+}
+
+int ci_compose_rest(struct ci_compose *c)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < c->r.root->n && err == 0; i++)
+		err = ci_compose_entry(c, i);
+	return err;
+}
+
+void ci_compose_end(struct ci_compose *c)
+{
+	if (!c)
+		return;
+	free(c->x.state);
+	free(c->x.height);
+	free(c->done);
+	free(c);
+}
+
+static void pin(struct ci_hmap *pins, const char *s, size_t len)
+{
+	char *k;
+
+	if (ci_hmap_get(pins, s, len))
+		return;
+	k = xstrndup(s, len);
+	ci_hmap_put(pins, k, len, k);
+}
+
+static void pin_scan(const struct ci_node *n, bool top, struct ci_hmap *pins)
+{
+	if (n->type == CI_N_REF) {
+		if (n->n && n->items[0]->str)
+			pin(pins, n->items[0]->str, n->items[0]->len);
+		return;
+	}
+	if (n->type == CI_N_MAP && !top) {
+		const struct ci_node *ex = ci_map_get(n, "extends");
+
+		if (ex && ex->type == CI_N_STR)
+			pin(pins, ex->str, ex->len);
+		for (size_t i = 0; ex && ex->type == CI_N_SEQ && i < ex->n; i++) {
+			if (ex->items[i]->type == CI_N_STR)
+				pin(pins, ex->items[i]->str, ex->items[i]->len);
+		}
+	}
+	for (size_t i = 0; i < n->n; i++)
+		pin_scan(n->type == CI_N_MAP ? n->kv[i].val : n->items[i], false,
+			pins);
+}
+
+void ci_compose_pins(const struct ci_node *root, struct ci_hmap *pins)
+{
+	pin_scan(root, true, pins);
+}
+
+void ci_compose_pins_free(struct ci_hmap *pins)
+{
+	for (size_t i = 0; i < pins->cap; i++)
+		free(pins->slots[i].value);
+	ci_hmap_clear(pins);
 }

@@ -22,7 +22,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 
-#define IDX_MIN 8
+#define IDX_MIN 32
 
 /* ---------- diagnostics ---------- */
 
@@ -173,8 +173,7 @@ void ci_node_free(struct ci_node *n)
 			ci_node_free(n->items[i]);
 		}
 	}
-	free(n->items);
-	free(n->kv);
+	free(n->items);    /* also n->kv (a union) */
 	if (n->idx) {
 		ci_hmap_clear(n->idx);
 		free(n->idx);
@@ -191,6 +190,8 @@ size_t ci_node_count(const struct ci_node *n)
 	return c;
 }
 
+static void index_rebuild(struct ci_node *m);
+
 static struct ci_node *copy_rec(const struct ci_node *s)
 {
 	struct ci_node *d = ci_node_new(s->type, s->file, s->line, s->col);
@@ -199,13 +200,27 @@ static struct ci_node *copy_rec(const struct ci_node *s)
 	d->len = s->len;
 	if (s->str)
 		d->str = xstrndup(s->str, s->len);
-	if (s->type == CI_N_MAP) {
+	/* exact sizes: copies are most of a large configuration's memory */
+	if (s->type == CI_N_MAP && s->n) {
+		d->kv = xmalloc(s->n * sizeof(*d->kv));
+		d->cap = s->n;
+		for (size_t i = 0; i < s->n; i++) {
+			d->kv[i].key = xstrndup(s->kv[i].key, s->kv[i].klen);
+			d->kv[i].klen = s->kv[i].klen;
+			d->kv[i].line = s->kv[i].line;
+			d->kv[i].col = s->kv[i].col;
+			d->kv[i].merged = 0;
+			d->kv[i].val = copy_rec(s->kv[i].val);
+		}
+		d->n = s->n;
+		if (s->idx)
+			index_rebuild(d);
+	} else if (s->n) {
+		d->items = xmalloc(s->n * sizeof(*d->items));
+		d->cap = s->n;
 		for (size_t i = 0; i < s->n; i++)
-			ci_map_set(d, s->kv[i].key, s->kv[i].klen, s->kv[i].line,
-				s->kv[i].col, copy_rec(s->kv[i].val));
-	} else {
-		for (size_t i = 0; i < s->n; i++)
-			ci_seq_push(d, copy_rec(s->items[i]));
+			d->items[i] = copy_rec(s->items[i]);
+		d->n = s->n;
 	}
 	return d;
 }
@@ -295,6 +310,7 @@ bool ci_map_set(struct ci_node *map, const char *key, size_t klen,
 	kv->klen = klen;
 	kv->line = line;
 	kv->col = col;
+	kv->merged = 0;
 	kv->val = val;
 	if (map->idx)
 		index_add(map, map->n - 1);
@@ -649,9 +665,6 @@ struct frame {
 	char *key;
 	size_t klen;
 	unsigned kline, kcol;
-	struct ci_hmap explicit_keys; /* keys written in this mapping */
-	char **ek_owned;
-	size_t n_ek;
 };
 
 struct loader {
@@ -689,10 +702,6 @@ static void frame_dispose(struct frame *f)
 	ci_node_free(f->node);
 	free(f->anchor);
 	free(f->key);
-	ci_hmap_clear(&f->explicit_keys);
-	for (size_t i = 0; i < f->n_ek; i++)
-		free(f->ek_owned[i]);
-	free(f->ek_owned);
 }
 
 static void register_anchor(struct loader *l, const char *name,
@@ -725,21 +734,18 @@ static void register_anchor(struct loader *l, const char *name,
 	ci_hmap_put(&l->anchors, key, strlen(key), c);
 }
 
-/* Merges the keys of src (a map) into dst, Psych style (overwriting). */
-static int merge_into(struct loader *l, struct ci_node *dst,
-	const struct ci_node *src)
+/* Merges the keys of src (a map, owned by the caller and emptied here: its
+ * values move, nothing is copied) into dst, Psych style (overwriting). */
+static void merge_into(struct ci_node *dst, struct ci_node *src)
 {
 	for (size_t i = 0; i < src->n; i++) {
-		struct ci_node *c;
+		struct ci_kv *kv = &src->kv[i];
 
-		if (ci_node_copy(l->ctx, src->kv[i].val, &c) < 0) {
-			l->failed = true;
-			return l->err = SO_ETOOBIG;
-		}
-		ci_map_set(dst, src->kv[i].key, src->kv[i].klen, src->kv[i].line,
-			src->kv[i].col, c);
+		ci_map_set(dst, kv->key, kv->klen, kv->line, kv->col, kv->val);
+		((struct ci_kv *)ci_map_kv(dst, kv->key))->merged = 1;
+		free(kv->key);
 	}
-	return 0;
+	src->n = 0;
 }
 
 /* Hands a finished value to the collection on top of the stack (or makes
@@ -786,7 +792,7 @@ static void add_value(struct loader *l, struct ci_node *val)
 		for (size_t i = 0; val->type == CI_N_SEQ && i < val->n; i++)
 			all_maps = all_maps && val->items[i]->type == CI_N_MAP;
 		if (val->type == CI_N_MAP) {
-			merge_into(l, f->node, val);
+			merge_into(f->node, val);
 			goto merged;
 		}
 		if (all_maps) {
@@ -794,21 +800,19 @@ static void add_value(struct loader *l, struct ci_node *val)
 				val->col);
 
 			for (size_t i = val->n; i-- > 0;)
-				merge_into(l, h, val->items[i]);
-			merge_into(l, f->node, h);
+				merge_into(h, val->items[i]);
+			merge_into(f->node, h);
 			ci_node_free(h);
 			goto merged;
 		}
 	}
-	if (ci_hmap_get(&f->explicit_keys, f->key, f->klen)) {
-		ci_diag_add(l->ctx->diags, CI_DIAG_WARNING, l->file, f->kline,
-			f->kcol, "duplicated mapping key `%s` (the last one wins)",
-			f->key);
-	} else {
-		f->ek_owned = xrealloc(f->ek_owned, (f->n_ek + 1) * sizeof(char *));
-		f->ek_owned[f->n_ek++] = xstrndup(f->key, f->klen);
-		ci_hmap_put(&f->explicit_keys, f->ek_owned[f->n_ek - 1], f->klen,
-			(void *)1);
+	{
+		const struct ci_kv *old = ci_map_kv(f->node, f->key);
+
+		if (old && !old->merged)
+			ci_diag_add(l->ctx->diags, CI_DIAG_WARNING, l->file, f->kline,
+				f->kcol, "duplicated mapping key `%s` (the last one wins)",
+				f->key);
 	}
 	ci_map_set(f->node, f->key, f->klen, f->kline, f->kcol, val);
 	free(f->key);
@@ -959,6 +963,14 @@ static void on_end(struct loader *l)
 			lerr(l, n->line, n->col, SO_EINVALID,
 				"!reference must be a sequence of strings");
 	}
+	/* shrink to fit: a finished collection does not grow while loading */
+	if (n->n && n->n < n->cap) {
+		if (n->type == CI_N_MAP)
+			n->kv = xrealloc(n->kv, n->n * sizeof(*n->kv));
+		else
+			n->items = xrealloc(n->items, n->n * sizeof(*n->items));
+		n->cap = n->n;
+	}
 	if (f.have_key) /* cannot happen with a well-formed stream */
 		lerr(l, n->line, n->col, SO_EINVALID, "mapping key without a value");
 	if (f.anchor && !l->failed)
@@ -1048,7 +1060,7 @@ int ci_yaml_load(struct ci_yctx *ctx, const char *file, const char *data,
 	dcfg.colorize = false;
 	diag = fy_diag_create(&dcfg);
 	if (!diag) {
-		err = error_set(SO_ERROR, "cannot create a YAML diagnostic");
+		err = error_set(SO_EFAIL, "cannot create a YAML diagnostic");
 		goto done;
 	}
 	fy_diag_set_collect_errors(diag, true);
@@ -1057,7 +1069,7 @@ int ci_yaml_load(struct ci_yctx *ctx, const char *file, const char *data,
 	pcfg.diag = diag;
 	p = fy_parser_create(&pcfg);
 	if (!p || fy_parser_set_string(p, data, len) != 0) {
-		err = error_set(SO_ERROR, "cannot create a YAML parser");
+		err = error_set(SO_EFAIL, "cannot create a YAML parser");
 		goto done;
 	}
 	while (!l.failed && (ev = fy_parser_parse(p)) != NULL) {

@@ -13,7 +13,7 @@
  * exponential "billion laughs" input stops with an error instead of
  * exhausting memory. `!reference [..]` sequences become CI_N_REF nodes,
  * resolved later (ci/extends.c). Maps keep insertion order and get a hash
- * index once they have 8 keys, so a 10,000-job top level is looked up in
+ * index once they have 32 keys, so a 10,000-job top level is looked up in
  * O(1).
  *
  * Ownership: a node owns its children; ci_node_free() frees a subtree.
@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -45,22 +46,26 @@ struct ci_node;
 
 struct ci_kv {
 	char *key;          /* owned, NUL-terminated */
-	size_t klen;
-	unsigned line, col; /* position of the key */
 	struct ci_node *val;/* owned, never NULL */
+	uint32_t klen;
+	uint32_t line, col; /* position of the key */
+	uint32_t merged;    /* loader: set by a << merge, not written here */
 };
 
+/* 56 bytes: a 10,000-job configuration holds a few hundred thousand. */
 struct ci_node {
-	enum ci_ntype type;
-	unsigned line, col;
+	uint8_t type;       /* enum ci_ntype */
+	bool b;             /* CI_N_BOOL value; for CI_N_STR: plain scalar */
+	uint32_t line, col;
+	uint32_t len;       /* scalars: bytes of str */
+	uint32_t n, cap;    /* SEQ/REF items or MAP entries */
 	const char *file;   /* interned (ctx); borrowed */
 	char *str;          /* scalars: the text (NULL for CI_N_NULL) */
-	size_t len;
-	bool b;             /* CI_N_BOOL value */
-	size_t n, cap;
-	struct ci_node **items; /* SEQ / REF */
-	struct ci_kv *kv;       /* MAP */
-	struct ci_hmap *idx;    /* MAP index (n >= 8), keys borrowed from kv */
+	union {
+		struct ci_node **items; /* SEQ / REF */
+		struct ci_kv *kv;       /* MAP */
+	};
+	struct ci_hmap *idx;    /* MAP index (n >= 32), keys borrowed from kv */
 };
 
 /* The state shared by every step of one ci_config_load(). */
