@@ -31,7 +31,7 @@ static int read_path(const char *path, char **data, size_t *len)
 	int err = 0;
 
 	if (!f)
-		return error_set(errno == ENOENT ? SO_ENOTFOUND : SO_ERROR,
+		return error_set(errno == ENOENT ? SO_ENOTFOUND : SO_EFAIL,
 			"cannot open %s: %s", path, strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if ((err = buf_append(&b, chunk, n)) < 0) {
@@ -41,7 +41,7 @@ static int read_path(const char *path, char **data, size_t *len)
 		}
 	}
 	if (err == 0 && ferror(f))
-		err = error_set(SO_ERROR, "cannot read %s", path);
+		err = error_set(SO_EFAIL, "cannot read %s", path);
 	fclose(f);
 	if (err < 0) {
 		buf_dispose(&b);

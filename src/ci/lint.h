@@ -17,7 +17,7 @@ struct buf;
 /* Lints the file at path. Appends to out_report either "OK\n" (maybe after
  * "FILE:LINE:COL: warning: ..." lines) or one "FILE:LINE:COL: message"
  * line per error. Returns 0 when the configuration is valid, SO_EINVALID
- * when it has errors, SO_ENOTFOUND/SO_ERROR when the file cannot be read
+ * when it has errors, SO_ENOTFOUND/SO_EFAIL when the file cannot be read
  * (message in error_msg() and in the report). */
 int ci_lint(const char *path, struct buf *out_report);
 
