@@ -6,6 +6,8 @@
  * The list is the store's visible-project query (membership, internal and
  * public projects; all for admins), first 100, newest first; clone URLs
  * are <external_url>/<path_with_namespace>.git as the API reports them.
+ * Projects the user maintains link to their Mattermost slash commands
+ * settings; the welcome card links to the user's chat accounts.
  */
 #include "web/html.h"
 #include "web/pages.h"
@@ -53,7 +55,8 @@ int web_dashboard(struct http_request *req, void *ctx)
 		goto done;
 	err = html_printf(&body,
 		"<section class=\"card\">\n<h1>Welcome, %s</h1>\n"
-		"<p class=\"muted\">Signed in as @%s.</p>\n</section>\n"
+		"<p class=\"muted\">Signed in as @%s. "
+		"<a href=\"/-/profile/chat_names\">Chat accounts</a></p>\n</section>\n"
 		"<section class=\"card\">\n<h1>Projects</h1>\n",
 		id.user->name && *id.user->name ? id.user->name : id.user->username,
 		id.user->username);
@@ -61,17 +64,28 @@ int web_dashboard(struct http_request *req, void *ctx)
 		err = buf_puts(&body, "<p class=\"muted\">You have no projects yet.</p>\n");
 	if (err == 0 && list && list[0])
 		err = buf_puts(&body, "<table class=\"projects\">\n<thead><tr><th>Project</th>"
-				      "<th>Visibility</th><th>Clone with HTTP</th></tr></thead>\n"
+				      "<th>Visibility</th><th>Clone with HTTP</th><th>Integrations</th>"
+				      "</tr></thead>\n"
 				      "<tbody>\n");
 	for (i = 0; err == 0 && list && list[i]; i++) {
 		struct store_project *p = list[i];
 		char *clone = xasprintf("%.*s/%s.git", (int)baselen, base, p->path_with_namespace);
+		int level = 0;
+		bool can_read = false;
 
+		if (auth_project_access(app, id.user, p->id, &level, &can_read) < 0)
+			level = 0;
 		err = html_printf(&body,
 			"<tr><td><strong>%s</strong><br><span class=\"muted\">%s</span></td>"
-			"<td>%s</td><td><code>%s</code></td></tr>\n",
+			"<td>%s</td><td><code>%s</code></td><td>",
 			p->path_with_namespace, p->description ? p->description : "",
 			visibility_name(p->visibility), clone);
+		if (err == 0 && level >= AUTH_ACCESS_MAINTAINER)
+			err = html_printf(&body, "<a href=\"/-/projects/%lld/settings/integrations/"
+					  "mattermost_slash_commands\">Mattermost slash commands</a>",
+					  (long long)p->id);
+		if (err == 0)
+			err = buf_puts(&body, "</td></tr>\n");
 		free(clone);
 	}
 	if (err == 0 && list && list[0])

@@ -9,6 +9,7 @@
 #include "web/web.h"
 #include "web/html.h"
 #include "web/pages.h"
+#include "web/chat_pages.h"
 #include "auth/auth.h"
 #include "core/app.h"
 #include "util/buf.h"
@@ -28,6 +29,20 @@ const struct http_route web_routes[] = {
 	{ "POST", "/users/sign_in", web_signin, 0 },
 	{ "POST", "/users/sign_out", web_signout, 0 },
 	{ "GET", "/assets/app.css", assets_css, 0 },
+	/* issue 3: chat account linking and integration settings (chat_pages.h) */
+	{ "GET", "/-/profile/chat_names/new", web_chat_name_new, 0 },
+	{ "POST", "/-/profile/chat_names/deny", web_chat_name_deny, 0 },
+	{ "GET", "/-/profile/chat_names", web_chat_names, 0 },
+	{ "POST", "/-/profile/chat_names", web_chat_name_create, 0 },
+	{ "POST", "/-/profile/chat_names/:id/delete", web_chat_name_delete, 0 },
+	{ "GET", "/-/projects/:id/settings/integrations/mattermost_slash_commands",
+	  web_mm_settings, 0 },
+	{ "POST", "/-/projects/:id/settings/integrations/mattermost_slash_commands",
+	  web_mm_settings_save, 0 },
+	{ "POST", "/-/projects/:id/settings/integrations/mattermost_slash_commands/team",
+	  web_mm_settings_team, 0 },
+	{ "POST", "/-/projects/:id/settings/integrations/mattermost_slash_commands/delete",
+	  web_mm_settings_delete, 0 },
 };
 const size_t web_routes_count = sizeof(web_routes) / sizeof(web_routes[0]);
 
@@ -152,6 +167,24 @@ static const char app_css[] =
 	".projects th,.projects td{text-align:left;padding:10px 8px;"
 	"border-bottom:1px solid var(--line);vertical-align:top}\n"
 	".projects th{font-size:13px;color:var(--muted);font-weight:600}\n"
+	/* issue 3 pages: notices, secondary and danger buttons, copyable values */
+	".flash-notice{background:#c3e6cd;color:#0a4020}\n"
+	".btn-secondary{background:#fff;color:var(--fg);border-color:#89888d}\n"
+	".btn-secondary:hover{background:#ececef}\n"
+	".btn-danger{background:#dd2b0e;border-color:#c91c00;color:#fff;padding:4px 12px}\n"
+	".btn-danger:hover{background:#c91c00}\n"
+	".actions{display:flex;gap:12px;margin-top:20px}\n"
+	".actions form,form.inline{margin:0;display:inline-block}\n"
+	".lead{font-size:17px}\n"
+	".details th{width:180px}\n"
+	".values th{width:220px}\n"
+	"input.copy{width:100%;padding:6px 8px;border:1px solid var(--line);border-radius:4px;"
+	"font:13px/1.4 ui-monospace,\"SFMono-Regular\",Menlo,Consolas,monospace;background:#f7f7f8}\n"
+	".hint{font-size:13px;margin-top:4px}\n"
+	".steps li{margin-bottom:6px}\n"
+	".form .check{font-weight:400;display:flex;align-items:center;gap:8px}\n"
+	".form.settings .btn,.form.team .btn{width:auto}\n"
+	"h2{font-size:19px;margin:0 0 12px}\n"
 	"code{font:13px/1.4 ui-monospace,\"SFMono-Regular\",Menlo,Consolas,monospace;"
 	"background:#ececef;padding:2px 6px;border-radius:3px;word-break:break-all}\n";
 
