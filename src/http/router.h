@@ -18,8 +18,8 @@
  * method; a GET route also matches HEAD.
  *
  * Ownership: a struct router_match (zero-initialised before first use)
- * owns the decoded values; parameter
- * names point into the (static) patterns. router_match_clear() frees.
+ * owns the decoded values; parameter names point into the (static)
+ * patterns. router_match_clear() frees the values.
  */
 #ifndef SO_HTTP_ROUTER_H
 #define SO_HTTP_ROUTER_H
