@@ -63,9 +63,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* <sys/socket.h> defines SO_ERROR (a socket option, 4), which hides
- * util/error.h's SO_ERROR (-1); this file needs only the latter. */
-#undef SO_ERROR
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
 #define DEFAULT_MAX_HEADER (32 * 1024)
@@ -205,7 +202,7 @@ static int answer(struct http_request *req, unsigned status, const char *content
 
 	if (req->answered) {
 		MHD_destroy_response(resp); /* frees a stream's cls too */
-		return error_set(SO_ERROR, "a response was already sent");
+		return error_set(SO_EFAIL, "a response was already sent");
 	}
 	if (content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -231,7 +228,7 @@ static int answer(struct http_request *req, unsigned status, const char *content
 int http_add_header(struct http_request *req, const char *name, const char *value)
 {
 	if (req->answered)
-		return error_set(SO_ERROR, "a response was already sent");
+		return error_set(SO_EFAIL, "a response was already sent");
 	if (!header_text_ok(name, true) || !header_text_ok(value, false))
 		return error_set(SO_EINVALID, "invalid response header");
 	if (req->nheaders >= MAX_RESPONSE_HEADERS)
@@ -249,11 +246,11 @@ int http_respond(struct http_request *req, unsigned status, const char *content_
 	struct MHD_Response *resp;
 
 	if (req->answered)
-		return error_set(SO_ERROR, "a response was already sent");
+		return error_set(SO_EFAIL, "a response was already sent");
 	resp = MHD_create_response_from_buffer(len, (void *)(len ? body : ""),
 					       MHD_RESPMEM_MUST_COPY);
 	if (!resp)
-		return error_set(SO_ERROR, "cannot create the response");
+		return error_set(SO_EFAIL, "cannot create the response");
 	return answer(req, status, content_type, resp, len);
 }
 
@@ -263,11 +260,11 @@ int http_respond_json(struct http_request *req, unsigned status, json_t *body)
 	int err;
 
 	if (!body)
-		return error_set(SO_ERROR, "no JSON body to send");
+		return error_set(SO_EFAIL, "no JSON body to send");
 	text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(body);
 	if (!text)
-		return error_set(SO_ERROR, "cannot serialise the JSON response");
+		return error_set(SO_EFAIL, "cannot serialise the JSON response");
 	err = http_respond(req, status, "application/json", text, strlen(text));
 	free(text);
 	return err;
@@ -332,7 +329,7 @@ int http_respond_stream(struct http_request *req, unsigned status, const char *c
 						 stream_free);
 	if (!resp) {
 		stream_free(ctx);
-		return error_set(SO_ERROR, "cannot create the response");
+		return error_set(SO_EFAIL, "cannot create the response");
 	}
 	if ((err = answer(req, status, content_type, resp, 0)) == 0)
 		req->stream = ctx;
@@ -684,7 +681,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
 	if (!srv->daemon) {
 		/* MHD's own words say why ("Failed to bind to port 8080:
 		 * Address already in use"); the caller names the address. */
-		err = error_set(SO_ERROR, "%s",
+		err = error_set(SO_EFAIL, "%s",
 				mhd_last_error[0] ? mhd_last_error : "cannot start the HTTP server");
 		goto done;
 	}

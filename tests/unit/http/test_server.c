@@ -2,7 +2,7 @@
  * In-process tests of http/server: a real server on 127.0.0.1 (port 0)
  * with a test route table, driven with libcurl.
  */
-/* util/error.h comes before any <sys/socket.h>: both name SO_ERROR */
+/* util/error.h comes before any <sys/socket.h>: both name SO_EFAIL */
 #include "util/error.h"
 
 #include <criterion/criterion.h>
@@ -20,7 +20,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#undef SO_ERROR /* <sys/socket.h>'s, not util/error.h's */
 
 #define MAX_BODY 1024
 #define MAX_HEADER (32 * 1024)
