@@ -26,7 +26,8 @@
  *    header time, so a too-large Content-Length is refused before any of
  *    the body is read.
  *  - Every response carries X-Content-Type-Options: nosniff; HTML ones
- *    also X-Frame-Options and a Content-Security-Policy that forbids
+ *    also X-Frame-Options and (unless the handler set its own) a
+ *    Content-Security-Policy that forbids
  *    inline script. While stopping, responses carry "Connection: close".
  *  - http_server_stop() quiesces the daemon (no new connections), waits
  *    for the in-flight request count to fall to zero or the drain timeout,
@@ -208,8 +209,15 @@ static int answer(struct http_request *req, unsigned status, const char *content
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (content_type && strncasecmp(content_type, "text/html", 9) == 0) {
+		bool own_csp = false;
+
+		for (size_t i = 0; i < req->nheaders; i++)
+			if (strcasecmp(req->headers[i].name, "Content-Security-Policy") == 0)
+				own_csp = true;
 		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-		MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+		/* The default policy, unless the handler set its own. */
+		if (!own_csp)
+			MHD_add_response_header(resp, "Content-Security-Policy", CSP);
 	}
 	for (size_t i = 0; i < req->nheaders; i++)
 		if (MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value) !=

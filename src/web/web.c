@@ -46,10 +46,9 @@ const struct http_route web_routes[] = {
 };
 const size_t web_routes_count = sizeof(web_routes) / sizeof(web_routes[0]);
 
-/* The http layer already sends nosniff, X-Frame-Options: DENY and its
- * general CSP with every HTML answer. Pages add a second, stricter policy:
- * a browser enforces every CSP header it gets, so no script and no inline
- * style can run on a slashops page whatever the general policy allows. */
+/* The http layer already sends nosniff and X-Frame-Options: DENY with
+ * every HTML answer; pages replace its general CSP with this stricter one
+ * (no script, no inline style). */
 static int security_headers(struct http_request *req)
 {
 	int err;

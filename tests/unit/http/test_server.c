@@ -205,6 +205,13 @@ static int h_html(struct http_request *req, void *app)
 	return http_respond_html(req, 200, "<p>hi</p>", 9);
 }
 
+static int h_html_own_csp(struct http_request *req, void *app)
+{
+	(void)app;
+	http_add_header(req, "Content-Security-Policy", "default-src 'none'");
+	return http_respond_html(req, 200, "<p>hi</p>", 9);
+}
+
 static int h_redirect(struct http_request *req, void *app)
 {
 	(void)app;
@@ -226,6 +233,7 @@ static const struct http_route routes[] = {
 	{ "GET", "/fail", h_fail, 0 },
 	{ "GET", "/twice", h_twice, 0 },
 	{ "GET", "/html", h_html, 0 },
+	{ "GET", "/html-own-csp", h_html_own_csp, 0 },
 	{ "GET", "/redirect", h_redirect, 0 },
 };
 
@@ -683,6 +691,23 @@ Test(server, html_security_headers_and_redirect)
 	request("GET", "/redirect", NULL, 0, &r);
 	cr_assert_eq(r.status, 302);
 	cr_assert(has_header(&r, "Location: /-/health"));
+	reply_dispose(&r);
+}
+
+Test(server, handler_csp_replaces_the_default)
+{
+	struct reply r;
+	const char *h, *first;
+
+	request("GET", "/html-own-csp", NULL, 0, &r);
+	cr_assert_eq(r.status, 200);
+	h = buf_cstr(&r.headers);
+	first = strcasestr(h, "Content-Security-Policy:");
+	cr_assert_not_null(first);
+	cr_assert_null(strcasestr(first + 1, "Content-Security-Policy:"),
+		       "exactly one CSP expected:\n%s", h);
+	cr_assert(has_header(&r, "Content-Security-Policy: default-src 'none'"));
+	cr_assert(has_header(&r, "X-Frame-Options: DENY"));
 	reply_dispose(&r);
 }
 
