@@ -654,6 +654,96 @@ static size_t utf8_check(const char *data, size_t len)
 	return len;
 }
 
+/* Offset of the first explicit complex-key indicator ("? " where a key
+ * may start: at the start of a line after indentation and "- ", after
+ * ": ", or after '[', '{', ',' outside quotes), or len when there is none.
+ * libfyaml 0.7.12 crashes on some complex keys (fuzzing found "? t:\t?"),
+ * and GitLab configurations have no use for them (keys are names). */
+static size_t complex_key_check(const char *s, size_t len)
+{
+	size_t i = 0;
+	long block = -1;   /* indentation of a line that opened a block scalar */
+
+	while (i < len) {
+		size_t e = i, k, ind = 0, last = 0;
+		char q = 0, prev = ' ';
+
+		while (e < len && s[e] != '\n')
+			e++;
+		while (i + ind < e && s[i + ind] == ' ')
+			ind++;
+		if (block >= 0) {
+			/* block scalar content: blank or more indented lines */
+			if (i + ind == e || s[i + ind] == '\r' || (long)ind > block) {
+				i = e + 1;
+				continue;
+			}
+			block = -1;
+		}
+		/* start of line: indentation and block sequence indicators */
+		k = i;
+		for (;;) {
+			while (k < e && s[k] == ' ')
+				k++;
+			if (k + 1 < e && s[k] == '-' && (s[k + 1] == ' ' ||
+			    s[k + 1] == '\t'))
+				k += 2;
+			else
+				break;
+		}
+		for (; k < e; k++) {
+			char c = s[k];
+
+			if (q) {
+				if (c == q && !(q == '"' && k > i && s[k - 1] == '\\'))
+					q = 0;
+				continue;
+			}
+			if (c == '#' && (prev == ' ' || prev == '\t' || k == i))
+				break;
+			if ((c == '"' || c == '\'') && (prev == ' ' || prev == '[' ||
+			    prev == '{' || prev == ',' || prev == ':' || k == i)) {
+				q = c;
+				prev = c;
+				continue;
+			}
+			if (c == '?' && (k + 1 == e || s[k + 1] == ' ' ||
+			    s[k + 1] == '\t' || s[k + 1] == '\r')) {
+				size_t b = k;
+
+				while (b > i && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+					b--;
+				if (b == i || s[b - 1] == '[' || s[b - 1] == '{' ||
+				    s[b - 1] == ',' || (s[b - 1] == '-' && b - 1 == i) ||
+				    (s[b - 1] == ':' && b < k))
+					return k;
+				/* "- ? x": the sequence indicators were skipped above */
+				if (b >= i + 1 && s[b - 1] == '-' && (b - 1 == i ||
+				    s[b - 2] == ' '))
+					return k;
+			}
+			if (c != ' ' && c != '\t' && c != '\r') {
+				prev = c;
+				last = k;
+			}
+		}
+		/* a line ending in | or > (with indicators) opens a block scalar */
+		if (!q && last > i) {
+			size_t b = last;
+
+			while (b > i && (isdigit((unsigned char)s[b]) || s[b] == '-' ||
+			    s[b] == '+'))
+				b--;
+			if ((s[b] == '|' || s[b] == '>') && (b == i || s[b - 1] == ' '))
+				block = (long)ind;
+		} else if (!q && last == i && (s[i] == '|' || s[i] == '>')) {
+			block = (long)ind;
+		}
+		i = e + 1;
+	}
+	return len;
+}
+
 /* ---------- the event loader ---------- */
 
 struct frame {
@@ -1051,6 +1141,25 @@ int ci_yaml_load(struct ci_yctx *ctx, const char *file, const char *data,
 			}
 			err = lerr(&l, line, col, SO_EINVALID, "invalid YAML: the "
 				"file is not valid UTF-8");
+			goto done;
+		}
+	}
+	{
+		size_t ck = complex_key_check(data, len);
+
+		if (ck != len) {
+			unsigned line = 1, col = 1;
+
+			for (size_t i = 0; i < ck; i++) {
+				if (data[i] == '\n') {
+					line++;
+					col = 1;
+				} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+					col++;
+				}
+			}
+			err = lerr(&l, line, col, SO_EINVALID, "invalid YAML: complex "
+				"mapping keys (\"? \") are not supported");
 			goto done;
 		}
 	}

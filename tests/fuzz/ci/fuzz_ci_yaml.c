@@ -12,6 +12,14 @@
 #include "ci/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char *__lsan_default_suppressions(void);
+
+/* libfyaml 0.7.12 leaks a scanner buffer on some inputs (a long
+ * single-quoted key of escaped quotes) inside the library itself. */
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libfyaml.so\n";
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
