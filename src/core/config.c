@@ -56,6 +56,10 @@ void config_init(struct config *cfg)
 	cfg->max_push_bytes = 2 * GIB;
 	cfg->session_ttl_s = 7 * DAY_S;
 	cfg->log_level = xstrdup("info");
+	cfg->chat_rate_per_user = 20;
+	cfg->chat_rate_per_user_burst = 10;
+	cfg->chat_rate_per_integration = 600;
+	cfg->chat_rate_per_integration_burst = 100;
 }
 
 void config_dispose(struct config *cfg)
@@ -282,7 +286,8 @@ enum key_kind {
 enum key_target {
 	T_LISTEN, T_EXTERNAL_URL, T_MAX_CONNECTIONS, T_CONNECTION_TIMEOUT, T_MAX_BODY,
 	T_MAX_HEADER, T_DRAIN_TIMEOUT, T_DATA_DIR, T_STORE_URL, T_HTTP_BACKEND, T_MAX_PUSH,
-	T_SESSION_TTL, T_LOG_LEVEL,
+	T_SESSION_TTL, T_LOG_LEVEL, T_CHAT_RATE_USER, T_CHAT_RATE_USER_BURST,
+	T_CHAT_RATE_INTEGRATION, T_CHAT_RATE_INTEGRATION_BURST,
 };
 
 struct key_def {
@@ -307,9 +312,17 @@ static const struct key_def keys[] = {
 	{ "git", "max_push_bytes", KEY_SIZE, T_MAX_PUSH, 1024, (double)(1024 * GIB) },
 	{ "auth", "session_ttl", KEY_DURATION, T_SESSION_TTL, 60, 3650.0 * DAY_S },
 	{ "log", "level", KEY_LEVEL, T_LOG_LEVEL, 0, 0 },
+	{ "chat.rate_limit", "per_user", KEY_COUNT, T_CHAT_RATE_USER, 0, 1000000 },
+	{ "chat.rate_limit", "per_user_burst", KEY_COUNT, T_CHAT_RATE_USER_BURST, 1, 1000000 },
+	{ "chat.rate_limit", "per_integration", KEY_COUNT, T_CHAT_RATE_INTEGRATION, 0, 1000000 },
+	{ "chat.rate_limit", "per_integration_burst", KEY_COUNT, T_CHAT_RATE_INTEGRATION_BURST, 1,
+	  1000000 },
 };
 
-static const char *const sections[] = { "server", "store", "git", "auth", "log" };
+/* Sections, by their full dotted path: "chat.rate_limit" is the mapping
+ * "rate_limit" inside "chat". */
+static const char *const sections[] = { "server", "store", "git", "auth", "log", "chat",
+					"chat.rate_limit" };
 
 struct loader {
 	struct config *cfg;
@@ -517,6 +530,10 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 	case T_MAX_PUSH: cfg->max_push_bytes = u; break;
 	case T_SESSION_TTL: cfg->session_ttl_s = (unsigned)d; break;
 	case T_LOG_LEVEL: set_str(&cfg->log_level, text); break;
+	case T_CHAT_RATE_USER: cfg->chat_rate_per_user = (unsigned)u; break;
+	case T_CHAT_RATE_USER_BURST: cfg->chat_rate_per_user_burst = (unsigned)u; break;
+	case T_CHAT_RATE_INTEGRATION: cfg->chat_rate_per_integration = (unsigned)u; break;
+	case T_CHAT_RATE_INTEGRATION_BURST: cfg->chat_rate_per_integration_burst = (unsigned)u; break;
 	}
 	err = 0;
 done:
@@ -554,7 +571,7 @@ static int load_mapping(struct loader *ld, struct fy_node *map, const char *sect
 {
 	struct fy_node_pair *p;
 	void *it = NULL;
-	char name[128], shown[128];
+	char name[128], shown[128], full[256];
 	int err;
 
 	while ((p = fy_node_mapping_iterate(map, &it))) {
@@ -569,8 +586,11 @@ static int load_mapping(struct loader *ld, struct fy_node *map, const char *sect
 			     (section && keys[i].section && strcmp(section, keys[i].section) == 0)) &&
 			    strcmp(keys[i].name, name) == 0)
 				k = &keys[i];
-		for (size_t i = 0; !section && i < sizeof(sections) / sizeof(sections[0]); i++)
-			is_section |= strcmp(sections[i], name) == 0;
+		snprintf(full, sizeof(full), "%s%s%s", section ? section : "", section ? "." : "",
+			 name);
+		for (size_t i = 0; !strchr(name, '.') && i < sizeof(sections) / sizeof(sections[0]);
+		     i++)
+			is_section |= strcmp(sections[i], full) == 0;
 		if (k) {
 			if ((err = apply_key(ld, k, key, v)) < 0)
 				return err;
@@ -579,7 +599,7 @@ static int load_mapping(struct loader *ld, struct fy_node *map, const char *sect
 				continue; /* "server:" with every key commented out */
 			if (fy_node_get_type(v) != FYNT_MAPPING)
 				return fail_at(ld, v, key, "\"%s\" must be a mapping of keys", name);
-			if ((err = load_mapping(ld, v, name)) < 0)
+			if ((err = load_mapping(ld, v, full)) < 0)
 				return err;
 		} else {
 			printable(name, shown, sizeof(shown));

@@ -40,6 +40,11 @@ struct config {
 	unsigned session_ttl_s;     /* auth.session_ttl: 7 days */
 	/* log: */
 	char *log_level;            /* log.level: "info" */
+	/* chat.rate_limit: slash commands a minute (0: no limit) and burst sizes */
+	unsigned chat_rate_per_user;              /* per_user: 20 (one chat user) */
+	unsigned chat_rate_per_user_burst;        /* per_user_burst: 10 */
+	unsigned chat_rate_per_integration;       /* per_integration: 600 (one project's integration) */
+	unsigned chat_rate_per_integration_burst; /* per_integration_burst: 100 */
 };
 
 void config_init(struct config *cfg);

@@ -56,6 +56,10 @@ Test(config, defaults)
 	cr_assert_eq(cfg.max_push_bytes, 2ull * 1024 * 1024 * 1024);
 	cr_assert_eq(cfg.session_ttl_s, 7 * 24 * 3600);
 	cr_assert_str_eq(cfg.log_level, "info");
+	cr_assert_eq(cfg.chat_rate_per_user, 20);
+	cr_assert_eq(cfg.chat_rate_per_user_burst, 10);
+	cr_assert_eq(cfg.chat_rate_per_integration, 600);
+	cr_assert_eq(cfg.chat_rate_per_integration_burst, 100);
 }
 
 static const char every_key[] =
@@ -129,6 +133,10 @@ Test(config, example_file_matches_defaults)
 	cr_assert_eq(cfg.max_push_bytes, def.max_push_bytes);
 	cr_assert_eq(cfg.session_ttl_s, def.session_ttl_s);
 	cr_assert_str_eq(cfg.log_level, def.log_level);
+	cr_assert_eq(cfg.chat_rate_per_user, def.chat_rate_per_user);
+	cr_assert_eq(cfg.chat_rate_per_user_burst, def.chat_rate_per_user_burst);
+	cr_assert_eq(cfg.chat_rate_per_integration, def.chat_rate_per_integration);
+	cr_assert_eq(cfg.chat_rate_per_integration_burst, def.chat_rate_per_integration_burst);
 	cr_assert_null(cfg.external_url);
 	cr_assert_null(cfg.store_url);
 	cr_assert_null(cfg.git_http_backend);
@@ -189,6 +197,36 @@ Test(config, out_of_range)
 			  "seconds");
 	assert_load_error("auth:\n  session_ttl: 90.5s\n",
 			  "slashops.yml:2:16: auth.session_ttl must be a whole number of seconds");
+}
+
+Test(config, chat_rate_limits_nested_section)
+{
+	cr_assert_eq(load("chat:\n  rate_limit:\n    per_user: 0\n    per_user_burst: 3\n"
+			  "    per_integration: 1200\n    per_integration_burst: 50\n"),
+		     0, "%s", error_msg());
+	cr_assert_eq(cfg.chat_rate_per_user, 0, "0 turns the per-user limit off");
+	cr_assert_eq(cfg.chat_rate_per_user_burst, 3);
+	cr_assert_eq(cfg.chat_rate_per_integration, 1200);
+	cr_assert_eq(cfg.chat_rate_per_integration_burst, 50);
+	cr_assert_eq(load("chat:\n  rate_limit:\n"), 0, "%s", error_msg());
+	cr_assert_eq(load("chat:\n"), 0, "%s", error_msg());
+	assert_load_error("chat:\n  rate_limit:\n    per_usr: 5\n",
+			  "slashops.yml:3:5: unknown key \"per_usr\" under \"chat.rate_limit\"");
+	assert_load_error("chat:\n  per_user: 5\n",
+			  "slashops.yml:2:3: unknown key \"per_user\" under \"chat\"");
+	assert_load_error("rate_limit:\n  per_user: 5\n",
+			  "slashops.yml:1:1: unknown key \"rate_limit\"");
+	assert_load_error("chat.rate_limit:\n  per_user: 5\n",
+			  "slashops.yml:1:1: unknown key \"chat.rate_limit\"");
+	assert_load_error("chat:\n  rate_limit: 5\n",
+			  "slashops.yml:2:15: \"rate_limit\" must be a mapping of keys");
+	assert_load_error("chat:\n  rate_limit:\n    per_user: many\n",
+			  "slashops.yml:3:15: chat.rate_limit.per_user: expected a whole number");
+	assert_load_error("chat:\n  rate_limit:\n    per_user_burst: 0\n",
+			  "slashops.yml:3:21: chat.rate_limit.per_user_burst must be between 1 and "
+			  "1000000");
+	assert_load_error("chat:\n  rate_limit:\n    server:\n      listen: :80\n",
+			  "slashops.yml:3:5: unknown key \"server\" under \"chat.rate_limit\"");
 }
 
 Test(config, sizes_and_durations_in_yaml)
