@@ -8,6 +8,7 @@
  * the configured external_url so they are right behind a proxy.
  */
 #include "api/api.h"
+#include "api/integrations.h"
 
 #include "core/app.h"
 #include "git/repo.h"
@@ -40,6 +41,14 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v4/projects/:id/members/:user_id", api_members_get, 0 },
 	{ "PUT", "/api/v4/projects/:id/members/:user_id", api_members_update, 0 },
 	{ "DELETE", "/api/v4/projects/:id/members/:user_id", api_members_remove, 0 },
+#define MM_SLASH(prefix) "/api/v4/projects/:id/" prefix "/" API_MATTERMOST_SLASH_COMMANDS_SLUG
+	{ "GET", MM_SLASH("integrations"), api_integration_get, 0 },
+	{ "PUT", MM_SLASH("integrations"), api_integration_put, 0 },
+	{ "DELETE", MM_SLASH("integrations"), api_integration_delete, 0 },
+	{ "GET", MM_SLASH("services"), api_integration_get, 0 },
+	{ "PUT", MM_SLASH("services"), api_integration_put, 0 },
+	{ "DELETE", MM_SLASH("services"), api_integration_delete, 0 },
+#undef MM_SLASH
 };
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
 

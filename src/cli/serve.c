@@ -10,12 +10,14 @@
  * drains in-flight requests and everything is closed in reverse order.
  * SIGPIPE is ignored (a client hanging up is an error return, not death).
  *
- * The route table, in match order: health, web pages, the REST API, then
- * the git catch-all (it passes non-git paths on with HTTP_NEXT).
+ * The route table, in match order: health, web pages, chatops (the slash
+ * command trigger and its docs page), the REST API, then the git
+ * catch-all (it passes non-git paths on with HTTP_NEXT).
  */
 #include "cli/cli.h"
 #include "api/api.h"
 #include "auth/auth.h"
+#include "chatops/routes.h"
 #include "core/app.h"
 #include "core/config.h"
 #include "core/health.h"
@@ -46,6 +48,7 @@ static struct http_route *build_routes(size_t *n)
 	} parts[] = {
 		{ health_routes, health_routes_count },
 		{ web_routes, web_routes_count },
+		{ chatops_routes, chatops_routes_count },
 		{ api_routes, api_routes_count },
 		{ git_routes, sizeof(git_routes) / sizeof(git_routes[0]) },
 	};
