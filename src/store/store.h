@@ -365,4 +365,188 @@ int store_chat_trigger_claim(struct store *st, int64_t integration_id, const cha
 int store_chat_trigger_set_reply(struct store *st, int64_t integration_id,
 				 const char *trigger_id, const char *reply_json);
 
+/* ---- pipelines and jobs (issue 5) ----
+ * GitLab's shapes: a pipeline has a per-project iid; its jobs ("builds")
+ * have global ids. A job's plan is frozen at creation as JSON (spec_json:
+ * scripts, variables, timeout...), so a manual job played later runs what
+ * was planned. Status changes are compare-and-set (store_job_transition),
+ * so a cancel and a start racing each other cannot both win. */
+enum store_ci_status {
+	STORE_CI_CREATED = 0,
+	STORE_CI_PENDING,    /* queued for the executor */
+	STORE_CI_RUNNING,
+	STORE_CI_SUCCESS,
+	STORE_CI_FAILED,
+	STORE_CI_CANCELED,
+	STORE_CI_SKIPPED,
+	STORE_CI_MANUAL,     /* waiting for someone to play it */
+	STORE_CI_SCHEDULED,  /* delayed (when: delayed) */
+};
+/* "created", "pending", ... as GitLab's API spells them. */
+const char *store_ci_status_name(enum store_ci_status s);
+int store_ci_status_parse(const char *name, enum store_ci_status *out);
+
+struct store_pipeline {
+	int64_t id;
+	int64_t project_id;
+	int64_t iid;
+	char *source;          /* "chat", "push", "web", "api", ... */
+	char *ref;
+	char *sha;
+	enum store_ci_status status;
+	int64_t user_id;       /* who started it */
+	char *name;            /* workflow:name, or NULL */
+	char *created_at;
+	char *updated_at;
+	char *started_at;      /* NULL until a job runs */
+	char *finished_at;     /* NULL until it completes */
+	double duration;       /* seconds; 0 until finished */
+	/* chat data (source "chat"): */
+	int64_t chat_name_id;  /* 0 if none */
+	char *chat_response_url; /* NULL if none */
+	int64_t chat_integration_id;
+};
+
+struct store_pipeline_new {
+	int64_t project_id;
+	const char *source;
+	const char *ref;
+	const char *sha;
+	int64_t user_id;
+	const char *name;               /* may be NULL */
+	int64_t chat_name_id;           /* 0 if none */
+	const char *chat_response_url;  /* may be NULL */
+	int64_t chat_integration_id;    /* 0 if none */
+};
+
+struct store_job {
+	int64_t id;
+	int64_t pipeline_id;
+	int64_t project_id;
+	char *name;
+	char *stage;
+	int stage_idx;
+	enum store_ci_status status;
+	char *when;            /* "on_success", "manual", "delayed", ... */
+	bool allow_failure;
+	int64_t user_id;       /* who triggered (or played) it */
+	char *spec_json;       /* the frozen plan for the executor */
+	char *created_at;
+	char *queued_at;
+	char *started_at;
+	char *finished_at;
+	double duration;
+	int exit_code;         /* -1 until finished or when killed */
+	char *failure_reason;  /* GitLab's names: "script_failure",
+	                          "job_execution_timeout", "runner_system_failure",
+	                          ... or NULL */
+	int64_t trace_bytes;   /* size of the trace on disk when finished */
+};
+
+struct store_job_new {
+	const char *name;
+	const char *stage;
+	int stage_idx;
+	enum store_ci_status status;   /* CREATED, PENDING or MANUAL */
+	const char *when;
+	bool allow_failure;
+	const char *spec_json;
+};
+
+/* Creates the pipeline (iid = the project's next) and its jobs in one
+ * transaction. job_ids_out (may be NULL) receives njobs ids in order. */
+int store_pipeline_create(struct store *st, const struct store_pipeline_new *in,
+			  const struct store_job_new *jobs, size_t njobs,
+			  int64_t *out_id, int64_t *job_ids_out);
+int store_pipeline_get(struct store *st, int64_t id, struct store_pipeline **out);
+/* By project, newest first. */
+int store_pipeline_list(struct store *st, int64_t project_id, const struct store_page *page,
+			struct store_pipeline ***out, int64_t *total);
+/* Recomputes the pipeline's status and timestamps from its jobs
+ * (GitLab's composite status: any running -> running; all done ->
+ * success unless a job failed without allow_failure -> failed; ...). */
+int store_pipeline_refresh_status(struct store *st, int64_t id);
+void store_pipeline_free(struct store_pipeline *p);
+void store_pipeline_list_free(struct store_pipeline **list);
+
+int store_job_get(struct store *st, int64_t id, struct store_job **out);
+/* Ordered by stage_idx then id. */
+int store_job_list_for_pipeline(struct store *st, int64_t pipeline_id, struct store_job ***out);
+/* Jobs of a project, newest first. */
+int store_job_list_for_project(struct store *st, int64_t project_id,
+			       const struct store_page *page, struct store_job ***out,
+			       int64_t *total);
+/* Jobs in a status across all projects, oldest first, at most limit. */
+int store_job_list_by_status(struct store *st, enum store_ci_status status, size_t limit,
+			     struct store_job ***out);
+/* Moves a job from `from` to `to` only if it is still in `from`
+ * (SO_ECONFLICT otherwise). Sets queued_at/started_at/finished_at and
+ * duration as the new status implies; exit_code and failure_reason are
+ * set when finishing (pass -1 / NULL otherwise); user_id > 0 replaces the
+ * job's user (play). Refreshes the pipeline's status in the same
+ * transaction. */
+int store_job_transition(struct store *st, int64_t id, enum store_ci_status from,
+			 enum store_ci_status to, int exit_code, const char *failure_reason,
+			 int64_t user_id);
+int store_job_set_trace_bytes(struct store *st, int64_t id, int64_t bytes);
+/* At start-up: every job still RUNNING (the server died under it) becomes
+ * FAILED with failure_reason (e.g. "runner_system_failure"); returns the
+ * affected job ids (NULL-free array of n ids, caller frees). */
+int store_job_fail_running(struct store *st, const char *failure_reason, int64_t **ids_out,
+			   size_t *n_out);
+void store_job_free(struct store_job *j);
+void store_job_list_free(struct store_job **list);
+
+/* ---- the outbox: chat replies that must not be lost (issue 5) ----
+ * A reply is written here before it is sent; a delivery worker sends due
+ * rows, retries with backoff, and marks them delivered or failed. Rows
+ * survive restarts. */
+enum store_outbox_state {
+	STORE_OUTBOX_PENDING = 0,
+	STORE_OUTBOX_DELIVERED,
+	STORE_OUTBOX_FAILED,   /* gave up (expired, too many attempts) */
+};
+
+struct store_outbox {
+	int64_t id;
+	char *kind;            /* "mattermost_response", "slack_response", "webhook" */
+	char *url;             /* where to POST */
+	char *payload;         /* JSON body */
+	int64_t job_id;        /* 0 if none */
+	int64_t project_id;    /* 0 if none */
+	enum store_outbox_state state;
+	int attempts;
+	int64_t next_attempt_at; /* Unix seconds */
+	int64_t expires_at;      /* Unix seconds; 0 = never */
+	char *last_error;      /* or NULL */
+	char *created_at;
+	char *delivered_at;    /* or NULL */
+};
+
+struct store_outbox_new {
+	const char *kind;
+	const char *url;
+	const char *payload;
+	int64_t job_id;
+	int64_t project_id;
+	int64_t not_before;    /* Unix seconds; 0 = now */
+	int64_t expires_at;    /* 0 = never */
+};
+
+int store_outbox_enqueue(struct store *st, const struct store_outbox_new *in, int64_t *out_id);
+/* Pending rows with next_attempt_at <= now, oldest first, at most limit. */
+int store_outbox_due(struct store *st, int64_t now, size_t limit, struct store_outbox ***out);
+/* The earliest next_attempt_at of pending rows (0 when none). */
+int store_outbox_next_due(struct store *st, int64_t *out);
+int store_outbox_mark_delivered(struct store *st, int64_t id);
+/* attempts += 1; next_attempt_at = next_at; last_error = error. */
+int store_outbox_mark_retry(struct store *st, int64_t id, int64_t next_at, const char *error);
+int store_outbox_mark_failed(struct store *st, int64_t id, const char *error);
+/* Successful posts already made to url (Mattermost allows 5 per
+ * response_url). */
+int store_outbox_count_delivered_to(struct store *st, const char *url, int64_t *out);
+int store_outbox_list_for_job(struct store *st, int64_t job_id, struct store_outbox ***out);
+void store_outbox_free(struct store_outbox *o);
+void store_outbox_list_free(struct store_outbox **list);
+
 #endif
