@@ -337,6 +337,11 @@ struct ci_load_options {
 	size_t max_nodes;     /* cap on values copied by aliases, extends,
 	                       * !reference and default:; 0 = 1,000,000 */
 	bool no_includes;     /* any include: is an error (fuzzing) */
+	/* include:remote/template/component/artifact (and include:project
+	 * when read_project_file is NULL) become warnings and are skipped
+	 * instead of errors (for tests and a lenient lint; the result is NOT
+	 * what GitLab would run). Default false. */
+	bool skip_refused_includes;
 };
 
 /* Loads and validates a configuration. path names the main file (for

@@ -393,6 +393,14 @@ static int include_project(struct inc_state *st, const struct ci_node *at,
 			free(path);
 			break;
 		}
+		if (!st->opts->read_project_file &&
+		    st->opts->skip_refused_includes) {
+			ci_diag_add(st->ctx->diags, CI_DIAG_WARNING, f->file, f->line,
+				f->col, "Project `%s` includes are not available here: "
+				"`%s` (skipped)", project, path);
+			free(path);
+			continue;
+		}
 		r = st->opts->read_project_file ? st->opts->read_project_file(
 			st->opts->cls, project, ref, p, &data, &len) : SO_EDENIED;
 		if (r == SO_ENOTFOUND) {
@@ -487,6 +495,21 @@ static int rules_allow(struct inc_state *st, const struct ci_node *rules,
 	return 0;
 }
 
+/* A refused include: an error, or a warning when the caller asked to
+ * skip them. */
+static int refused(struct inc_state *st, const struct ci_node *at,
+	const char *what, const char *why, const char *value)
+{
+	if (st->opts->skip_refused_includes) {
+		ci_diag_add(st->ctx->diags, CI_DIAG_WARNING, at->file, at->line,
+			at->col, "%s includes are not supported by slashops (%s): "
+			"`%s` (skipped)", what, why, value);
+		return 0;
+	}
+	return ci_diag_at(st->ctx, at, "%s includes are not supported by "
+		"slashops (%s): `%s`", what, why, value);
+}
+
 static int include_entry(struct inc_state *st, const struct ci_node *e,
 	struct ci_node *acc)
 {
@@ -501,9 +524,8 @@ static int include_entry(struct inc_state *st, const struct ci_node *e,
 	if (e->type == CI_N_STR) {
 		if (strncmp(e->str, "https://", 8) == 0 ||
 		    strncmp(e->str, "http://", 7) == 0)
-			return ci_diag_at(st->ctx, e, "Remote includes are not "
-				"supported by slashops (it does not fetch configuration "
-				"over the network): `%s`", e->str);
+			return refused(st, e, "Remote", "it does not fetch "
+				"configuration over the network", e->str);
 		return include_local(st, e, e->str, NULL, acc);
 	}
 	if (e->type != CI_N_MAP)
@@ -558,19 +580,16 @@ static int include_entry(struct inc_state *st, const struct ci_node *e,
 	if (strcmp(which, "project") == 0)
 		return include_project(st, e, e, inputs, acc);
 	if (strcmp(which, "remote") == 0)
-		return ci_diag_at(st->ctx, v, "Remote includes are not supported by "
-			"slashops (it does not fetch configuration over the network): "
-			"`%s`", ci_node_text(v));
+		return refused(st, v, "Remote", "it does not fetch configuration "
+			"over the network", ci_node_text(v));
 	if (strcmp(which, "template") == 0)
-		return ci_diag_at(st->ctx, v, "Template includes are not supported "
-			"by slashops (GitLab's CI/CD templates are not bundled): `%s`",
-			ci_node_text(v));
+		return refused(st, v, "Template", "GitLab's CI/CD templates are not "
+			"bundled", ci_node_text(v));
 	if (strcmp(which, "component") == 0)
-		return ci_diag_at(st->ctx, v, "Component includes are not supported "
-			"by slashops (there is no CI/CD catalog): `%s`",
+		return refused(st, v, "Component", "there is no CI/CD catalog",
 			ci_node_text(v));
-	return ci_diag_at(st->ctx, v, "Artifact includes (child pipelines) are "
-		"not supported by slashops: `%s`", ci_node_text(v));
+	return refused(st, v, "Artifact", "child pipelines are not supported",
+		ci_node_text(v));
 }
 
 static int process_file(struct inc_state *st, const char *file,

@@ -7,7 +7,8 @@
  * Expectations: `ok` (loads without error), `error` (an invalid case: must
  * fail with diagnostics, never crash), `refused` (uses include:template,
  * remote or component, which slashops refuses: must fail with that
- * message), `fragment` (a piece meant to be included elsewhere, invalid on
+ * message; a row whose reason says "loads when skipped" must also load
+ * with skip_refused_includes), `fragment` (a piece meant to be included elsewhere, invalid on
  * its own exactly as GitLab would say), `not-ci` (a gitlab-ci-local data
  * file that is not a CI configuration). A corpus file without a row, or a
  * row without a file, fails the test, so the table stays complete.
@@ -287,6 +288,34 @@ Test(ci_corpus, every_file_matches_its_expectation)
 					rel, d.v[0].message);
 			}
 		}
+		if (kind == 2) {
+			/* refused: with the refused includes skipped, the rest of the
+			 * file must still load when its row says so */
+			struct ci_config *c2 = NULL;
+			struct ci_diags d2;
+			bool want = strstr(r->reason, "loads when skipped") != NULL;
+			int e2;
+
+			o.skip_refused_includes = true;
+			ci_diags_init(&d2);
+			const char *first = "";
+
+			e2 = ci_config_load(&c2, inrepo, data, len, &o, &d2);
+			for (size_t k = d2.n; k-- > 0;) {
+				if (d2.v[k].severity == CI_DIAG_ERROR)
+					first = d2.v[k].message;
+			}
+			if (getenv("CI_CORPUS_DUMP"))
+				fprintf(stderr, "SKIPPED %s %s %s\n", rel, e2 ? "fail" : "ok",
+					first);
+			if (want && e2 != 0) {
+				failed++;
+				cr_log_error("%s: expected to load with refused includes "
+					"skipped, got: %s", rel, first);
+			}
+			ci_config_free(c2);
+			ci_diags_free(&d2);
+		}
 		ci_config_free(cfg);
 		ci_diags_free(&d);
 		free(data);
@@ -312,5 +341,88 @@ Test(ci_corpus, every_file_matches_its_expectation)
 	ci_hmap_clear(&idx);
 	free(rows);
 	free(tsv);
+	free(dir);
+}
+
+/* gitlab-runner's own CI (18 files, ~150 entries, heavy extends and
+ * !reference): with the gitlab.com project include served by a stand-in
+ * and the component/template includes skipped, everything composes; the
+ * only errors left are the three jobs that override jobs those skipped
+ * includes would define. */
+static int runner_project(void *cls, const char *project, const char *ref,
+	const char *file, char **data, size_t *len)
+{
+	(void)cls;
+	(void)project;
+	(void)ref;
+	if (strcmp(file, "templates/gcp_auth.yaml") != 0)
+		return SO_ENOTFOUND;
+	*data = slurp(CI_TEST_DATA "/corpus-projects/gcp_auth.yaml", len);
+	return *data ? 0 : SO_ENOTFOUND;
+}
+
+static const char *runner_vars(void *cls, const char *name)
+{
+	(void)cls;
+	if (strcmp(name, "CI_PROJECT_PATH") == 0)
+		return "gitlab-org/gitlab-runner";
+	if (strcmp(name, "CI_SERVER_HOST") == 0)
+		return "gitlab.com";
+	return NULL;
+}
+
+Test(ci_corpus, gitlab_runner_composes)
+{
+	char *dir = corpus_dir();
+	char *root, *path, *data;
+	struct repo repo;
+	struct ci_load_options o = { 0 };
+	struct ci_config *cfg = NULL;
+	struct ci_diags d;
+	size_t len = 0, n_err = 0, warnings = 0;
+	static const char *const expected[] = {
+		"jobs:dependency-scanning config should implement the script:, "
+			"run:, or trigger: keyword",
+		"jobs:gitlab-advanced-sast config should implement the script:, "
+			"run:, or trigger: keyword",
+		"fuzz variable mask: unknown keys in `extends` (.fuzz_base)",
+	};
+
+	if (!dir)
+		cr_skip_test("CI corpus not found: set SLASHOPS_CORPUS_DIR");
+	root = xasprintf("%s/gitlab-runner", dir);
+	path = xasprintf("%s/.gitlab-ci.yml", root);
+	data = slurp(path, &len);
+	cr_assert_not_null(data);
+	repo.root = root;
+	o.read_file = repo_read;
+	o.list_files = repo_list;
+	o.read_project_file = runner_project;
+	o.lookup_var = runner_vars;
+	o.skip_refused_includes = true;
+	o.cls = &repo;
+	ci_diags_init(&d);
+	cr_assert_eq(ci_config_load(&cfg, ".gitlab-ci.yml", data, len, &o, &d),
+		SO_EINVALID);
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.v[i].severity == CI_DIAG_WARNING) {
+			warnings++;
+			cr_expect(strstr(d.v[i].message, "(skipped)") != NULL,
+				"unexpected warning %s", d.v[i].message);
+			continue;
+		}
+		cr_expect_lt(n_err, 3, "unexpected error %s:%u: %s", d.v[i].file,
+			d.v[i].line, d.v[i].message);
+		if (n_err < 3)
+			cr_expect_str_eq(d.v[i].message, expected[n_err]);
+		n_err++;
+	}
+	cr_expect_eq(n_err, 3);
+	/* two components and a template; danger-review's rules exclude it */
+	cr_expect_eq(warnings, 3);
+	ci_diags_free(&d);
+	free(data);
+	free(path);
+	free(root);
 	free(dir);
 }
