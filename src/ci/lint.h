@@ -2,12 +2,9 @@
  * ci/lint.h: `slashops lint [FILE]` without a server: load a
  * .gitlab-ci.yml from a plain checkout and report "OK" or the errors.
  *
- * Design: the file is read from disk; the repository root is the nearest
- * ancestor directory of the file that contains `.git` (else the file's own
- * directory), and local includes are read from there (with globs over the
- * files under it, .git excluded). include:project, remote, template and
- * component are errors (there is no server to ask). Variables for include
- * rules and paths are the process environment, so CI_* can be set by hand.
+ * Design: the file is read through ci/checkout.h (repository root, local
+ * includes, globs, environment variables for include rules); this module
+ * only formats the result.
  */
 #ifndef SO_CI_LINT_H
 #define SO_CI_LINT_H
