@@ -296,7 +296,8 @@ static int reply_unlinked(struct trig *t)
 	link.team_domain = t->req.team_domain;
 	link.chat_id = t->req.user_id;
 	link.chat_name = t->req.user_name;
-	link.expires_at = now + CHATOPS_LINK_TTL_S;
+	link.expires_at = now + (t->app->cfg.chat_link_ttl_s ? t->app->cfg.chat_link_ttl_s
+						      : CHATOPS_LINK_TTL_S);
 	(void)store_chat_link_purge_expired(t->app->store, now);
 	if (store_chat_link_create(t->app->store, &link) < 0) {
 		rc = respond_internal(t);

@@ -60,6 +60,7 @@ void config_init(struct config *cfg)
 	cfg->chat_rate_per_user_burst = 10;
 	cfg->chat_rate_per_integration = 600;
 	cfg->chat_rate_per_integration_burst = 100;
+	cfg->chat_link_ttl_s = 600;
 }
 
 void config_dispose(struct config *cfg)
@@ -287,7 +288,7 @@ enum key_target {
 	T_LISTEN, T_EXTERNAL_URL, T_MAX_CONNECTIONS, T_CONNECTION_TIMEOUT, T_MAX_BODY,
 	T_MAX_HEADER, T_DRAIN_TIMEOUT, T_DATA_DIR, T_STORE_URL, T_HTTP_BACKEND, T_MAX_PUSH,
 	T_SESSION_TTL, T_LOG_LEVEL, T_CHAT_RATE_USER, T_CHAT_RATE_USER_BURST,
-	T_CHAT_RATE_INTEGRATION, T_CHAT_RATE_INTEGRATION_BURST,
+	T_CHAT_RATE_INTEGRATION, T_CHAT_RATE_INTEGRATION_BURST, T_CHAT_LINK_TTL,
 };
 
 struct key_def {
@@ -317,6 +318,7 @@ static const struct key_def keys[] = {
 	{ "chat.rate_limit", "per_integration", KEY_COUNT, T_CHAT_RATE_INTEGRATION, 0, 1000000 },
 	{ "chat.rate_limit", "per_integration_burst", KEY_COUNT, T_CHAT_RATE_INTEGRATION_BURST, 1,
 	  1000000 },
+	{ "chat", "link_ttl", KEY_DURATION, T_CHAT_LINK_TTL, 1, 3600 },
 };
 
 /* Sections, by their full dotted path: "chat.rate_limit" is the mapping
@@ -534,6 +536,7 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 	case T_CHAT_RATE_USER_BURST: cfg->chat_rate_per_user_burst = (unsigned)u; break;
 	case T_CHAT_RATE_INTEGRATION: cfg->chat_rate_per_integration = (unsigned)u; break;
 	case T_CHAT_RATE_INTEGRATION_BURST: cfg->chat_rate_per_integration_burst = (unsigned)u; break;
+	case T_CHAT_LINK_TTL: cfg->chat_link_ttl_s = (unsigned)d; break;
 	}
 	err = 0;
 done:

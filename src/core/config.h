@@ -45,6 +45,9 @@ struct config {
 	unsigned chat_rate_per_user_burst;        /* per_user_burst: 10 */
 	unsigned chat_rate_per_integration;       /* per_integration: 600 (one project's integration) */
 	unsigned chat_rate_per_integration_burst; /* per_integration_burst: 100 */
+	/* chat.link_ttl: how long a "connect your account" link works, 600 s
+	 * as GitLab. Hidden (tests shorten it to check expiry). */
+	unsigned chat_link_ttl_s;
 };
 
 void config_init(struct config *cfg);
