@@ -16,8 +16,9 @@
  *  - The token Mattermost generated is stored as auth_token_hash(token)
  *    through store_integration_upsert(); the form's token field is a
  *    password input that is never filled in. A blank token keeps the
- *    current one. Active without any token is refused ("Token can't be
- *    blank", GitLab's validation).
+ *    current one; a new one clears the bound team, as the API does. Active
+ *    without any token is refused ("Token can't be blank", GitLab's
+ *    validation).
  *  - The bound team (recorded by the trigger from the first valid request)
  *    can be changed or cleared here; clearing lets the next valid request
  *    record its team again.
@@ -494,7 +495,9 @@ int web_mm_settings_save(struct http_request *req, void *ctx)
 		err = back_with_flash(app, req, p, WEB_FLASH_ALERT, "Token can't be blank");
 		goto done;
 	}
-	if ((err = store_integration_upsert(app->store, p->id, MM_KIND, hash, active, false,
+	/* A new token means a new command in Mattermost, perhaps in another
+	 * team: as the API does, it clears the bound team. */
+	if ((err = store_integration_upsert(app->store, p->id, MM_KIND, hash, active, hash != NULL,
 					    &in_id)) < 0)
 		goto done;
 	err = back_with_flash(app, req, p, WEB_FLASH_NOTICE,
