@@ -49,8 +49,15 @@ static int resolve(struct ext *x, size_t i, size_t depth, size_t top)
 	unsigned h = 0;
 	int err;
 
-	if (x->state[i] == 2)
+	if (x->state[i] == 2 && depth + x->height[i] <= CI_MAX_EXTENDS_DEPTH)
 		return 0;
+	if (depth > CI_MAX_EXTENDS_DEPTH || (x->state[i] == 2)) {
+		/* too deep already: stop before recursing further */
+		const struct ci_kv *t = &x->root->kv[top];
+
+		return ci_diag_add(x->ctx->diags, CI_DIAG_ERROR, t->val->file,
+			t->line, t->col, "%s: nesting too deep in `extends`", t->key);
+	}
 	if (x->state[i] == 1)
 		return ci_diag_add(x->ctx->diags, CI_DIAG_ERROR, job->file, kv->line,
 			kv->col, "%s: circular dependency detected in `extends`",
@@ -385,6 +392,8 @@ void ci_compose_pins(const struct ci_node *root, struct ci_hmap *pins)
 
 void ci_compose_pins_free(struct ci_hmap *pins)
 {
+	if (!pins)
+		return;
 	for (size_t i = 0; i < pins->cap; i++)
 		free(pins->slots[i].value);
 	ci_hmap_clear(pins);

@@ -957,6 +957,10 @@ static bool is_reference_tag(struct fy_event *ev)
 	return len == 10 && memcmp(s, "!reference", 10) == 0;
 }
 
+/* Deeper YAML than this is refused: the tree is walked recursively, and
+ * no CI configuration nests anywhere near it. */
+#define MAX_DEPTH 256
+
 static void push_frame(struct loader *l, struct ci_node *n, char *anchor)
 {
 	if (l->depth == l->cap) {
@@ -1212,6 +1216,11 @@ int ci_yaml_load(struct ci_yctx *ctx, const char *file, const char *data,
 			    !l.st[l.depth - 1].have_key) {
 				lerr(&l, line, col, SO_EINVALID,
 					"mapping keys must be strings");
+				break;
+			}
+			if (l.depth >= MAX_DEPTH) {
+				lerr(&l, line, col, SO_EINVALID, "invalid YAML: nested more "
+					"than %d levels deep", MAX_DEPTH);
 				break;
 			}
 			push_frame(&l, ci_node_new(t, l.file, line, col),
