@@ -17,10 +17,12 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Its own build directory: scripts/run.sh's build/ may have been
+# configured before the test packages (Criterion) were installed.
 echo "== build (-Werror)"
-scripts/build.sh build -Dwerror=true
+scripts/build.sh build-test -Dwerror=true -Dtests=enabled
 echo "== unit tests"
-meson test -C build --suite unit --print-errorlogs
+meson test -C build-test --suite unit --print-errorlogs
 
 # Sanitizer reports go to files, and any report fails the run: a test
 # runner that forks (Criterion) may not turn a child's leak report into a
@@ -39,14 +41,14 @@ check_sanitizers() {
 
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
   echo "== build (ASan+UBSan)"
-  scripts/build.sh build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+  scripts/build.sh build-asan -Dwerror=true -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false
   echo "== unit tests (ASan+UBSan)"
   env "${san_env[@]}" meson test -C build-asan --suite unit --print-errorlogs
   check_sanitizers "unit tests"
 fi
 
 echo "== end-to-end tests"
-SLASHOPS_BIN=build/src/cli/slashops node --test --test-concurrency=1 tests/e2e/
+SLASHOPS_BIN=build-test/src/cli/slashops node --test --test-concurrency=1 tests/e2e/
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
   echo "== end-to-end tests (ASan+UBSan binary)"
   env "${san_env[@]}" SLASHOPS_E2E_ASAN=1 SLASHOPS_BIN=build-asan/src/cli/slashops \
