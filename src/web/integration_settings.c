@@ -248,11 +248,14 @@ static char *project_full_name(struct app *app, const struct store_project *p)
 static int value_row(struct buf *out, const char *key, const char *label, const char *value,
 		     const char *note)
 {
-	return html_printf(out,
+	int err = html_printf(out,
 		"<tr><th scope=\"row\"><label for=\"mm_%s\">%s</label></th><td>"
-		"<input type=\"text\" class=\"copy\" id=\"mm_%s\" value=\"%s\" readonly>"
-		"%s%s%s</td></tr>\n", key, label, key, value,
-		note ? "<div class=\"muted hint\">" : "", note ? note : "", note ? "</div>" : "");
+		"<input type=\"text\" class=\"copy\" id=\"mm_%s\" value=\"%s\" readonly>",
+		key, label, key, value);
+
+	if (err == 0 && note)
+		err = html_printf(out, "<div class=\"muted hint\">%s</div>", note);
+	return err < 0 ? err : buf_puts(out, "</td></tr>\n");
 }
 
 /* The values to paste into Mattermost's "Add Slash Command" form. */

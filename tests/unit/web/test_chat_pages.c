@@ -476,6 +476,8 @@ Test(chat_pages, settings_page)
 	cr_assert(strstr(r.answer, "value=\"POST\""));
 	cr_assert(strstr(r.answer, "value=\"[help]\""));
 	cr_assert(strstr(r.answer, "type=\"password\""));
+	cr_assert(strstr(r.answer, "<div class=\"muted hint\">Mattermost calls it"), "hint markup");
+	cr_assert_null(strstr(r.answer, "&lt;div"), "no markup escaped twice");
 	csrf = form_token(r.answer);
 	fake_dispose(&r);
 
