@@ -314,6 +314,40 @@ done:
 	return rc;
 }
 
+/* The user's role in the project and whether they can read it: the rule
+ * of auth_project_access() (admins are Owner; public projects, and
+ * internal ones for any active user, are readable), applied to the
+ * project already in hand instead of reading it again: a command costs
+ * one store query less. t->user is active here. */
+static int project_access(struct trig *t, int *level, bool *can_read)
+{
+	int err = 0;
+
+	*level = AUTH_ACCESS_NONE;
+	if (t->user->is_admin)
+		*level = AUTH_ACCESS_OWNER;
+	else if ((err = store_member_access_level(t->app->store, t->project->id, t->user->id,
+						  level)) < 0)
+		return err;
+	*can_read = *level >= AUTH_ACCESS_GUEST || t->project->visibility == STORE_VIS_PUBLIC ||
+		    t->project->visibility == STORE_VIS_INTERNAL;
+	return 0;
+}
+
+/* Records that the chat name was used; the store writes at most once an
+ * hour, and when the last use read with the chat name is that recent
+ * there is nothing to ask it. */
+static void touch_chat_name(struct trig *t)
+{
+	char recent[40];
+
+	clock_iso_from_unix((time_t)(clock_unix() - 3600), recent, sizeof(recent));
+	if (t->chat_name->last_used_at && strcmp(t->chat_name->last_used_at, recent) >= 0)
+		return;
+	if (store_chat_name_touch(t->app->store, t->chat_name->id) < 0)
+		log_warn("chat command: last use not recorded: %s", error_msg());
+}
+
 /* Runs the parsed command for the linked user t->user. */
 static int dispatch(struct trig *t)
 {
@@ -339,8 +373,7 @@ static int dispatch(struct trig *t)
 	ctx.chat_name = t->chat_name;
 	ctx.project_url = t->project_url;
 	ctx.external_url = t->app->cfg.external_url;
-	if ((err = auth_project_access(t->app, t->user, t->project->id, &ctx.access_level,
-				       &ctx.can_read)) < 0)
+	if ((err = project_access(t, &ctx.access_level, &ctx.can_read)) < 0)
 		return respond_internal(t);
 	if (!chatops_permitted(def, ctx.access_level, ctx.can_read))
 		return respond_reply(t, chat_present_access_denied(t->project_url), "denied");
@@ -498,8 +531,7 @@ int chatops_trigger(struct http_request *hreq, void *appp)
 				   "deactivated");
 		goto done;
 	}
-	if (store_chat_name_touch(t.app->store, t.chat_name->id) < 0)
-		log_warn("chat command: last use not recorded: %s", error_msg());
+	touch_chat_name(&t);
 
 	/* 7. the command */
 	rc = dispatch(&t);
