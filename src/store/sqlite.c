@@ -172,6 +172,79 @@ static const struct migration migrations[] = {
 	  " created_at INTEGER NOT NULL,"
 	  " PRIMARY KEY (integration_id, trigger_id)) WITHOUT ROWID;"
 	  "CREATE INDEX chat_triggers_created_at ON chat_triggers(created_at);" },
+	/* 3: pipelines, jobs and the reply outbox (issue 5). pipeline_iids
+	 * holds each project's last pipeline iid, so an iid is never given
+	 * twice even after its pipeline is deleted. Statuses are the numbers
+	 * of enum store_ci_status / store_outbox_state. The outbox has no
+	 * foreign keys: a reply outlives the job and project it is about. */
+	{ 3,
+	  "CREATE TABLE pipeline_iids ("
+	  " project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,"
+	  " last_iid INTEGER NOT NULL);"
+	  "CREATE TABLE pipelines ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	  " iid INTEGER NOT NULL,"
+	  " source TEXT NOT NULL,"
+	  " ref TEXT NOT NULL,"
+	  " sha TEXT NOT NULL,"
+	  " status INTEGER NOT NULL DEFAULT 0 CHECK (status BETWEEN 0 AND 8),"
+	  " user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	  " name TEXT,"
+	  " created_at TEXT NOT NULL,"
+	  " updated_at TEXT NOT NULL,"
+	  " started_at TEXT,"
+	  " finished_at TEXT,"
+	  " duration REAL NOT NULL DEFAULT 0,"
+	  " chat_name_id INTEGER REFERENCES chat_names(id) ON DELETE SET NULL,"
+	  " chat_response_url TEXT,"
+	  " chat_integration_id INTEGER REFERENCES integrations(id) ON DELETE SET NULL,"
+	  " UNIQUE (project_id, iid));"
+	  "CREATE INDEX pipelines_project_id_id ON pipelines(project_id, id DESC);"
+	  "CREATE INDEX pipelines_user_id ON pipelines(user_id);"
+	  "CREATE INDEX pipelines_chat_name_id ON pipelines(chat_name_id);"
+	  "CREATE INDEX pipelines_chat_integration_id ON pipelines(chat_integration_id);"
+	  "CREATE TABLE jobs ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,"
+	  " project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	  " name TEXT NOT NULL,"
+	  " stage TEXT NOT NULL,"
+	  " stage_idx INTEGER NOT NULL DEFAULT 0,"
+	  " status INTEGER NOT NULL DEFAULT 0 CHECK (status BETWEEN 0 AND 8),"
+	  " run_when TEXT NOT NULL,"
+	  " allow_failure INTEGER NOT NULL DEFAULT 0 CHECK (allow_failure IN (0, 1)),"
+	  " user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	  " spec_json TEXT NOT NULL,"
+	  " created_at TEXT NOT NULL,"
+	  " queued_at TEXT,"
+	  " started_at TEXT,"
+	  " finished_at TEXT,"
+	  " duration REAL NOT NULL DEFAULT 0,"
+	  " exit_code INTEGER NOT NULL DEFAULT -1,"
+	  " failure_reason TEXT,"
+	  " trace_bytes INTEGER NOT NULL DEFAULT 0);"
+	  "CREATE INDEX jobs_status_id ON jobs(status, id);"
+	  "CREATE INDEX jobs_project_id_id ON jobs(project_id, id DESC);"
+	  "CREATE INDEX jobs_pipeline_id_stage ON jobs(pipeline_id, stage_idx, id);"
+	  "CREATE INDEX jobs_user_id ON jobs(user_id);"
+	  "CREATE TABLE outbox ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " kind TEXT NOT NULL,"
+	  " url TEXT NOT NULL,"
+	  " payload TEXT NOT NULL,"
+	  " job_id INTEGER,"
+	  " project_id INTEGER,"
+	  " state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+	  " attempts INTEGER NOT NULL DEFAULT 0,"
+	  " next_attempt_at INTEGER NOT NULL,"
+	  " expires_at INTEGER NOT NULL DEFAULT 0,"
+	  " last_error TEXT,"
+	  " created_at TEXT NOT NULL,"
+	  " delivered_at TEXT);"
+	  "CREATE INDEX outbox_state_next ON outbox(state, next_attempt_at);"
+	  "CREATE INDEX outbox_url_state ON outbox(url, state);"
+	  "CREATE INDEX outbox_job_id ON outbox(job_id);" },
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -186,6 +259,14 @@ static const struct migration migrations[] = {
 #define INTEGRATION_COLS "id, project_id, kind, token_hash, active, team_id, team_domain, created_at, updated_at"
 #define CHAT_NAME_COLS "id, user_id, team_id, team_domain, chat_id, chat_name, last_used_at, created_at"
 #define CHAT_LINK_COLS "token_hash, project_id, integration_kind, team_id, team_domain, chat_id, chat_name, expires_at"
+#define PIPELINE_COLS "id, project_id, iid, source, ref, sha, status, user_id, name, created_at," \
+	" updated_at, started_at, finished_at, duration, chat_name_id, chat_response_url," \
+	" chat_integration_id"
+#define JOB_COLS "id, pipeline_id, project_id, name, stage, stage_idx, status, run_when," \
+	" allow_failure, user_id, spec_json, created_at, queued_at, started_at, finished_at," \
+	" duration, exit_code, failure_reason, trace_bytes"
+#define OUTBOX_COLS "id, kind, url, payload, job_id, project_id, state, attempts," \
+	" next_attempt_at, expires_at, last_error, created_at, delivered_at"
 #define PROJECT_SELECT \
 	"SELECT p.id, p.name, p.path, n.full_path || '/' || p.path, p.description," \
 	" p.default_branch, p.visibility, p.namespace_id, p.creator_id, p.created_at," \
@@ -315,7 +396,63 @@ static const struct migration migrations[] = {
 	X(CHAT_TRIGGER_REPLY, "SELECT reply, created_at FROM chat_triggers" \
 			      " WHERE integration_id = ?1 AND trigger_id = ?2") \
 	X(CHAT_TRIGGER_SET_REPLY, "UPDATE chat_triggers SET reply = ?3" \
-				  " WHERE integration_id = ?1 AND trigger_id = ?2")
+				  " WHERE integration_id = ?1 AND trigger_id = ?2") \
+	X(CHAT_NAME_EXISTS, "SELECT 1 FROM chat_names WHERE id = ?1") \
+	X(PIPELINE_IID_NEXT, "INSERT INTO pipeline_iids (project_id, last_iid) VALUES (?1, 1)" \
+			     " ON CONFLICT (project_id) DO UPDATE SET last_iid = last_iid + 1" \
+			     " RETURNING last_iid") \
+	X(PIPELINE_INSERT, "INSERT INTO pipelines (project_id, iid, source, ref, sha, status," \
+			   " user_id, name, created_at, updated_at, chat_name_id, chat_response_url," \
+			   " chat_integration_id) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?8, ?9," \
+			   " ?10, ?11)") \
+	X(PIPELINE_GET, "SELECT " PIPELINE_COLS " FROM pipelines WHERE id = ?1") \
+	X(PIPELINE_LIST, "SELECT " PIPELINE_COLS " FROM pipelines WHERE project_id = ?1" \
+			 " ORDER BY id DESC LIMIT ?2 OFFSET ?3") \
+	X(PIPELINE_DELETE, "DELETE FROM pipelines WHERE id = ?1") \
+	X(PIPELINE_COUNT, "SELECT count(*) FROM pipelines WHERE project_id = ?1") \
+	X(PIPELINE_STATE, "SELECT status, finished_at FROM pipelines WHERE id = ?1") \
+	X(PIPELINE_JOB_STATES, "SELECT status, allow_failure, started_at, finished_at FROM jobs" \
+			       " WHERE pipeline_id = ?1") \
+	X(PIPELINE_SET_STATUS, "UPDATE pipelines SET status = ?2, started_at = ?3," \
+			       " finished_at = ?4, duration = ?5, updated_at = ?6 WHERE id = ?1") \
+	X(JOB_INSERT, "INSERT INTO jobs (pipeline_id, project_id, name, stage, stage_idx, status," \
+		      " run_when, allow_failure, user_id, spec_json, created_at, queued_at)" \
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") \
+	X(JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1") \
+	X(JOB_LIST_PIPELINE, "SELECT " JOB_COLS " FROM jobs WHERE pipeline_id = ?1" \
+			     " ORDER BY stage_idx, id") \
+	X(JOB_LIST_PROJECT, "SELECT " JOB_COLS " FROM jobs WHERE project_id = ?1" \
+			    " ORDER BY id DESC LIMIT ?2 OFFSET ?3") \
+	X(JOB_COUNT_PROJECT, "SELECT count(*) FROM jobs WHERE project_id = ?1") \
+	X(JOB_LIST_STATUS, "SELECT " JOB_COLS " FROM jobs WHERE status = ?1 ORDER BY id LIMIT ?2") \
+	X(JOB_STATE, "SELECT status, started_at, pipeline_id FROM jobs WHERE id = ?1") \
+	X(JOB_TO_PENDING, "UPDATE jobs SET status = ?3, queued_at = ?4, started_at = NULL," \
+			  " user_id = coalesce(?5, user_id) WHERE id = ?1 AND status = ?2") \
+	X(JOB_TO_RUNNING, "UPDATE jobs SET status = ?3, started_at = ?4," \
+			  " user_id = coalesce(?5, user_id) WHERE id = ?1 AND status = ?2") \
+	X(JOB_TO_FINISHED, "UPDATE jobs SET status = ?3, finished_at = ?4, duration = ?5," \
+			   " exit_code = ?6, failure_reason = ?7, user_id = coalesce(?8, user_id)" \
+			   " WHERE id = ?1 AND status = ?2") \
+	X(JOB_TO_OTHER, "UPDATE jobs SET status = ?3, user_id = coalesce(?4, user_id)" \
+			" WHERE id = ?1 AND status = ?2") \
+	X(JOB_SET_TRACE, "UPDATE jobs SET trace_bytes = ?2 WHERE id = ?1") \
+	X(JOB_LIST_RUNNING, "SELECT id, pipeline_id, started_at FROM jobs WHERE status = ?1" \
+			    " ORDER BY id") \
+	X(OUTBOX_INSERT, "INSERT INTO outbox (kind, url, payload, job_id, project_id, state," \
+			 " attempts, next_attempt_at, expires_at, created_at)" \
+			 " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?7, ?8)") \
+	X(OUTBOX_DUE, "SELECT " OUTBOX_COLS " FROM outbox WHERE state = 0" \
+		      " AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2") \
+	X(OUTBOX_NEXT_DUE, "SELECT min(next_attempt_at) FROM outbox WHERE state = 0") \
+	X(OUTBOX_STATE, "SELECT state FROM outbox WHERE id = ?1") \
+	X(OUTBOX_DELIVERED, "UPDATE outbox SET state = 1, delivered_at = ?2" \
+			    " WHERE id = ?1 AND state = 0") \
+	X(OUTBOX_RETRY, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2," \
+			" last_error = ?3 WHERE id = ?1 AND state = 0") \
+	X(OUTBOX_FAILED, "UPDATE outbox SET state = 2, last_error = coalesce(?2, last_error)" \
+			 " WHERE id = ?1 AND state = 0") \
+	X(OUTBOX_COUNT_URL, "SELECT count(*) FROM outbox WHERE url = ?1 AND state = 1") \
+	X(OUTBOX_LIST_JOB, "SELECT " OUTBOX_COLS " FROM outbox WHERE job_id = ?1 ORDER BY id")
 
 #define X_ENUM(name, sql) ST_##name,
 #define X_SQL(name, sql) sql,
@@ -497,7 +634,7 @@ static int db_error(struct conn *c, int rc)
 
 /* Prepares (once per connection) and binds statement id. types: one letter
  * per parameter: 't' const char * (NULL binds NULL), 'i' int64_t, 'I'
- * int64_t where 0 binds NULL (optional foreign keys). */
+ * int64_t where 0 binds NULL (optional foreign keys), 'd' double. */
 static int vstart(struct conn *c, enum st id, sqlite3_stmt **out, const char *types,
 		  va_list ap)
 {
@@ -528,6 +665,9 @@ static int vstart(struct conn *c, enum st id, sqlite3_stmt **out, const char *ty
 		case 'I':
 			v = va_arg(ap, int64_t);
 			rc = v ? sqlite3_bind_int64(s, i + 1, v) : sqlite3_bind_null(s, i + 1);
+			break;
+		case 'd':
+			rc = sqlite3_bind_double(s, i + 1, va_arg(ap, double));
 			break;
 		default:
 			assert(!"unknown bind type");
@@ -2094,6 +2234,659 @@ done:
 	return err < 0 ? err : 0;
 }
 
+/* ---- pipelines and jobs (issue 5) ---- */
+
+static struct store_pipeline *row_pipeline(sqlite3_stmt *s)
+{
+	struct store_pipeline *p = xcalloc(1, sizeof(*p));
+
+	p->id = sqlite3_column_int64(s, 0);
+	p->project_id = sqlite3_column_int64(s, 1);
+	p->iid = sqlite3_column_int64(s, 2);
+	p->source = col_str(s, 3);
+	p->ref = col_str(s, 4);
+	p->sha = col_str(s, 5);
+	p->status = (enum store_ci_status)sqlite3_column_int(s, 6);
+	p->user_id = sqlite3_column_int64(s, 7);
+	p->name = col_str(s, 8);
+	p->created_at = col_str(s, 9);
+	p->updated_at = col_str(s, 10);
+	p->started_at = col_str(s, 11);
+	p->finished_at = col_str(s, 12);
+	p->duration = sqlite3_column_double(s, 13);
+	p->chat_name_id = sqlite3_column_int64(s, 14);
+	p->chat_response_url = col_str(s, 15);
+	p->chat_integration_id = sqlite3_column_int64(s, 16);
+	return p;
+}
+
+static void *conv_pipeline(sqlite3_stmt *s)
+{
+	return row_pipeline(s);
+}
+
+static struct store_job *row_job(sqlite3_stmt *s)
+{
+	struct store_job *j = xcalloc(1, sizeof(*j));
+
+	j->id = sqlite3_column_int64(s, 0);
+	j->pipeline_id = sqlite3_column_int64(s, 1);
+	j->project_id = sqlite3_column_int64(s, 2);
+	j->name = col_str(s, 3);
+	j->stage = col_str(s, 4);
+	j->stage_idx = sqlite3_column_int(s, 5);
+	j->status = (enum store_ci_status)sqlite3_column_int(s, 6);
+	j->when = col_str(s, 7);
+	j->allow_failure = sqlite3_column_int(s, 8) != 0;
+	j->user_id = sqlite3_column_int64(s, 9);
+	j->spec_json = col_str(s, 10);
+	j->created_at = col_str(s, 11);
+	j->queued_at = col_str(s, 12);
+	j->started_at = col_str(s, 13);
+	j->finished_at = col_str(s, 14);
+	j->duration = sqlite3_column_double(s, 15);
+	j->exit_code = sqlite3_column_int(s, 16);
+	j->failure_reason = col_str(s, 17);
+	j->trace_bytes = sqlite3_column_int64(s, 18);
+	return j;
+}
+
+static void *conv_job(sqlite3_stmt *s)
+{
+	return row_job(s);
+}
+
+/* Seconds from started to finished (ISO strings); 0 when the job never
+ * started or a timestamp does not parse. */
+static double seconds_between(const char *started, const char *finished)
+{
+	int64_t a, b;
+
+	if (!started || !finished || store_iso_ms(started, &a) < 0 ||
+	    store_iso_ms(finished, &b) < 0 || b < a)
+		return 0;
+	return (double)(b - a) / 1000.0;
+}
+
+/* Recomputes pipeline id's status, started_at, finished_at and duration
+ * from its jobs, inside the caller's write transaction (store.c holds
+ * the composite rules). A pipeline without jobs keeps its status. */
+static int pipeline_refresh(struct conn *c, int64_t id, const char *now)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_ci_composite comp = { 0 };
+	struct store_ci_interval *iv = NULL;
+	size_t niv = 0, cap = 0;
+	enum store_ci_status status;
+	char *started = NULL, *finished = NULL, *old_finished = NULL;
+	double duration = 0;
+	int err;
+
+	if ((err = q_start(c, ST_PIPELINE_STATE, &s, "i", id)) < 0 ||
+	    (err = q_step(c, s)) < 0)
+		goto done;
+	if (err == 0) {
+		err = error_set(SO_ENOTFOUND, "pipeline not found");
+		goto done;
+	}
+	status = (enum store_ci_status)sqlite3_column_int(s, 0);
+	old_finished = col_str(s, 1);
+	stmt_done(s);
+	s = NULL;
+
+	if ((err = q_start(c, ST_PIPELINE_JOB_STATES, &s, "i", id)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1) {
+		const char *a = (const char *)sqlite3_column_text(s, 2);
+		const char *b = (const char *)sqlite3_column_text(s, 3);
+		int64_t ams, bms;
+
+		store_ci_composite_add(&comp, (enum store_ci_status)sqlite3_column_int(s, 0),
+				       sqlite3_column_int(s, 1) != 0);
+		/* fixed-width ISO strings compare like times */
+		if (a && (!started || strcmp(a, started) < 0)) {
+			free(started);
+			started = xstrdup(a);
+		}
+		if (b && (!finished || strcmp(b, finished) > 0)) {
+			free(finished);
+			finished = xstrdup(b);
+		}
+		if (a && b && store_iso_ms(a, &ams) == 0 && store_iso_ms(b, &bms) == 0) {
+			if (niv == cap) {
+				cap = cap ? cap * 2 : 8;
+				iv = xrealloc(iv, cap * sizeof(*iv));
+			}
+			iv[niv].start = ams;
+			iv[niv].end = bms;
+			niv++;
+		}
+	}
+	stmt_done(s);
+	s = NULL;
+	if (err < 0)
+		goto done;
+	store_ci_composite_status(&comp, &status);
+	if (store_ci_status_finished(status)) {
+		duration = store_ci_union_seconds(iv, niv);
+		if (!finished) /* nothing ran (all skipped): when it was decided */
+			finished = xstrdup(old_finished ? old_finished : now);
+	} else {
+		free(finished);
+		finished = NULL;
+	}
+	err = q_exec(c, ST_PIPELINE_SET_STATUS, "iitt" "dt", id, (int64_t)status, started,
+		     finished, duration, now);
+done:
+	stmt_done(s);
+	free(iv);
+	free(started);
+	free(finished);
+	free(old_finished);
+	return err < 0 ? err : 0;
+}
+
+static int sq_pipeline_create(void *impl, const struct store_pipeline_new *in,
+			      const struct store_job_new *jobs, size_t njobs, int64_t *out_id,
+			      int64_t *job_ids_out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int64_t id = 0, iid = 0;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	if ((err = q_int(c, NULL, ST_PROJECT_EXISTS, "i", in->project_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "project not found");
+	else if (err == 1 && in->user_id &&
+		 (err = q_int(c, NULL, ST_USER_EXISTS, "i", in->user_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	else if (err == 1 && in->chat_name_id &&
+		 (err = q_int(c, NULL, ST_CHAT_NAME_EXISTS, "i", in->chat_name_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "chat name not found");
+	else if (err == 1 && in->chat_integration_id &&
+		 (err = q_int(c, NULL, ST_INTEGRATION_EXISTS, "i", in->chat_integration_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "integration not found");
+	else if (err == 1 &&
+		 (err = q_int(c, &iid, ST_PIPELINE_IID_NEXT, "i", in->project_id)) == 0)
+		err = error_set(SO_EFAIL, "no pipeline iid was allocated");
+	if (err >= 0 &&
+	    (err = q_exec(c, ST_PIPELINE_INSERT, "iitt" "tItt" "ItI", in->project_id, iid,
+			  in->source, in->ref, in->sha, in->user_id, in->name, now,
+			  in->chat_name_id, in->chat_response_url,
+			  in->chat_integration_id)) >= 0)
+		id = sqlite3_last_insert_rowid(c->db);
+	for (size_t i = 0; err >= 0 && i < njobs; i++) {
+		const struct store_job_new *j = &jobs[i];
+
+		err = q_exec(c, ST_JOB_INSERT, "iitt" "iiti" "Itt" "t", id, in->project_id,
+			     j->name, j->stage, (int64_t)j->stage_idx, (int64_t)j->status,
+			     j->when, (int64_t)(j->allow_failure ? 1 : 0), in->user_id,
+			     j->spec_json, now, j->status == STORE_CI_PENDING ? now : NULL);
+		if (err >= 0 && job_ids_out)
+			job_ids_out[i] = sqlite3_last_insert_rowid(c->db);
+	}
+	if (err >= 0)
+		err = pipeline_refresh(c, id, now);
+	if (err >= 0)
+		*out_id = id;
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_pipeline_get(void *impl, int64_t id, struct store_pipeline **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_pipeline, "pipeline not found", ST_PIPELINE_GET,
+		       "i", id);
+
+	*out = p;
+	return err;
+}
+
+static int sq_pipeline_list(void *impl, int64_t project_id, const struct store_page *page,
+			    struct store_pipeline ***out, int64_t *total)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_pipeline **list = NULL;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 || (err = tx_begin_read(c)) < 0)
+		goto done;
+	if ((err = q_int(c, total, ST_PIPELINE_COUNT, "i", project_id)) < 0 ||
+	    (err = q_start(c, ST_PIPELINE_LIST, &s, "iii", project_id, page->per_page,
+			   (page->page - 1) * page->per_page)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1)
+		LIST_PUSH(list, n, cap, row_pipeline(s));
+done:
+	stmt_done(s);
+	if (c)
+		tx_end_read(c);
+	conn_put(sq, c);
+	if (err < 0) {
+		store_pipeline_list_free(list);
+		return err;
+	}
+	*out = list ? list : xcalloc(1, sizeof(*list));
+	return 0;
+}
+
+static int sq_pipeline_refresh_status(void *impl, int64_t id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	err = pipeline_refresh(c, id, now);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_pipeline_delete(void *impl, int64_t id)
+{
+	return write_one(impl, "pipeline not found", ST_PIPELINE_DELETE, "i", id);
+}
+
+static int sq_job_get(void *impl, int64_t id, struct store_job **out)
+{
+	void *p = NULL;
+	int err = get_one(impl, &p, conv_job, "job not found", ST_JOB_GET, "i", id);
+
+	*out = p;
+	return err;
+}
+
+/* Runs a job list statement (already bound by the caller's types). */
+static int job_list(struct sq *sq, struct store_job ***out, int64_t *total, enum st count_id,
+		    enum st id, const char *types, int64_t a, int64_t b, int64_t c3)
+{
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_job **list = NULL;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 || (err = tx_begin_read(c)) < 0)
+		goto done;
+	if (total && (err = q_int(c, total, count_id, "i", a)) < 0)
+		goto done;
+	if ((err = q_start(c, id, &s, types, a, b, c3)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1)
+		LIST_PUSH(list, n, cap, row_job(s));
+done:
+	stmt_done(s);
+	if (c)
+		tx_end_read(c);
+	conn_put(sq, c);
+	if (err < 0) {
+		store_job_list_free(list);
+		return err;
+	}
+	*out = list ? list : xcalloc(1, sizeof(*list));
+	return 0;
+}
+
+static int sq_job_list_for_pipeline(void *impl, int64_t pipeline_id, struct store_job ***out)
+{
+	return job_list(impl, out, NULL, ST_JOB_COUNT_PROJECT, ST_JOB_LIST_PIPELINE, "i",
+			pipeline_id, 0, 0);
+}
+
+static int sq_job_list_for_project(void *impl, int64_t project_id, const struct store_page *page,
+				   struct store_job ***out, int64_t *total)
+{
+	return job_list(impl, out, total, ST_JOB_COUNT_PROJECT, ST_JOB_LIST_PROJECT, "iii",
+			project_id, page->per_page, (page->page - 1) * page->per_page);
+}
+
+static int sq_job_list_by_status(void *impl, enum store_ci_status status, int64_t limit,
+				 struct store_job ***out)
+{
+	return job_list(impl, out, NULL, ST_JOB_COUNT_PROJECT, ST_JOB_LIST_STATUS, "ii",
+			(int64_t)status, limit, 0);
+}
+
+/* Moves one job inside the caller's write transaction: a compare-and-set
+ * on its status, then the pipeline's status. */
+static int job_move(struct conn *c, int64_t id, enum store_ci_status from,
+		    enum store_ci_status to, int exit_code, const char *failure_reason,
+		    int64_t user_id, const char *now)
+{
+	sqlite3_stmt *s = NULL;
+	enum store_ci_status cur;
+	char *started = NULL;
+	int64_t pipeline_id = 0;
+	int err;
+
+	/* Read first to tell "no such job" from "not in that status"; the
+	 * UPDATE below still checks the status itself (WHERE status = from). */
+	if ((err = q_start(c, ST_JOB_STATE, &s, "i", id)) < 0 || (err = q_step(c, s)) < 0)
+		goto done;
+	if (err == 0) {
+		err = error_set(SO_ENOTFOUND, "job not found");
+		goto done;
+	}
+	cur = (enum store_ci_status)sqlite3_column_int(s, 0);
+	started = col_str(s, 1);
+	pipeline_id = sqlite3_column_int64(s, 2);
+	stmt_done(s);
+	s = NULL;
+	if (cur != from) {
+		err = error_set(SO_ECONFLICT, "job is not %s (it is %s)",
+				store_ci_status_name(from), store_ci_status_name(cur));
+		goto done;
+	}
+	if (to == STORE_CI_PENDING)
+		err = q_exec(c, ST_JOB_TO_PENDING, "iiit" "I", id, (int64_t)from, (int64_t)to,
+			     now, user_id);
+	else if (to == STORE_CI_RUNNING)
+		err = q_exec(c, ST_JOB_TO_RUNNING, "iiit" "I", id, (int64_t)from, (int64_t)to,
+			     now, user_id);
+	else if (store_ci_status_finished(to))
+		err = q_exec(c, ST_JOB_TO_FINISHED, "iiit" "dit" "I", id, (int64_t)from,
+			     (int64_t)to, now, seconds_between(started, now), (int64_t)exit_code,
+			     failure_reason, user_id);
+	else
+		err = q_exec(c, ST_JOB_TO_OTHER, "iiiI", id, (int64_t)from, (int64_t)to, user_id);
+	if (err == 0)
+		err = error_set(SO_ECONFLICT, "job is not %s", store_ci_status_name(from));
+	if (err >= 0)
+		err = pipeline_refresh(c, pipeline_id, now);
+done:
+	stmt_done(s);
+	free(started);
+	return err < 0 ? err : 0;
+}
+
+static int sq_job_transition(void *impl, int64_t id, enum store_ci_status from,
+			     enum store_ci_status to, int exit_code, const char *failure_reason,
+			     int64_t user_id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	/* read the clock under the write lock, so that timestamps of one job
+	 * never go backwards between two transitions */
+	now_iso(now);
+	if (user_id && (err = q_int(c, NULL, ST_USER_EXISTS, "i", user_id)) == 0)
+		err = error_set(SO_ENOTFOUND, "user not found");
+	if (err >= 0)
+		err = job_move(c, id, from, to, exit_code, failure_reason, user_id, now);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_job_set_trace_bytes(void *impl, int64_t id, int64_t bytes)
+{
+	return write_one(impl, "job not found", ST_JOB_SET_TRACE, "ii", id, bytes);
+}
+
+static int cmp_int64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int sq_job_fail_running(void *impl, const char *failure_reason, int64_t **ids_out,
+			       size_t *n_out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t *ids = NULL, *pipes = NULL;
+	char **started = NULL;
+	size_t n = 0, cap = 0, npipes = 0;
+	char now[40];
+	int err;
+
+	*ids_out = NULL;
+	*n_out = 0;
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	now_iso(now);
+	/* collect first: no UPDATE while the SELECT is still stepping */
+	if ((err = q_start(c, ST_JOB_LIST_RUNNING, &s, "i", (int64_t)STORE_CI_RUNNING)) >= 0) {
+		while ((err = q_step(c, s)) == 1) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				ids = xrealloc(ids, cap * sizeof(*ids));
+				pipes = xrealloc(pipes, cap * sizeof(*pipes));
+				started = xrealloc(started, cap * sizeof(*started));
+			}
+			ids[n] = sqlite3_column_int64(s, 0);
+			pipes[n] = sqlite3_column_int64(s, 1);
+			started[n] = col_str(s, 2);
+			n++;
+		}
+	}
+	stmt_done(s);
+	s = NULL;
+	for (size_t i = 0; err >= 0 && i < n; i++) {
+		if ((err = q_exec(c, ST_JOB_TO_FINISHED, "iiit" "dit" "I", ids[i],
+				  (int64_t)STORE_CI_RUNNING, (int64_t)STORE_CI_FAILED, now,
+				  seconds_between(started[i], now), (int64_t)-1, failure_reason,
+				  (int64_t)0)) == 0)
+			err = error_set(SO_EFAIL, "a running job changed under the write lock");
+	}
+	if (err >= 0 && n > 0) {
+		/* each affected pipeline once */
+		qsort(pipes, n, sizeof(*pipes), cmp_int64);
+		for (size_t i = 0; i < n; i++) {
+			if (npipes == 0 || pipes[npipes - 1] != pipes[i])
+				pipes[npipes++] = pipes[i];
+		}
+		for (size_t i = 0; err >= 0 && i < npipes; i++)
+			err = pipeline_refresh(c, pipes[i], now);
+	}
+	err = tx_end_write(sq, c, err);
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	for (size_t i = 0; i < n; i++)
+		free(started[i]);
+	free(started);
+	free(pipes);
+	if (err < 0) {
+		free(ids);
+		return err;
+	}
+	*ids_out = n ? ids : NULL;
+	if (!n)
+		free(ids);
+	*n_out = n;
+	return 0;
+}
+
+/* ---- the outbox (issue 5) ---- */
+
+static struct store_outbox *row_outbox(sqlite3_stmt *s)
+{
+	struct store_outbox *o = xcalloc(1, sizeof(*o));
+
+	o->id = sqlite3_column_int64(s, 0);
+	o->kind = col_str(s, 1);
+	o->url = col_str(s, 2);
+	o->payload = col_str(s, 3);
+	o->job_id = sqlite3_column_int64(s, 4);
+	o->project_id = sqlite3_column_int64(s, 5);
+	o->state = (enum store_outbox_state)sqlite3_column_int(s, 6);
+	o->attempts = sqlite3_column_int(s, 7);
+	o->next_attempt_at = sqlite3_column_int64(s, 8);
+	o->expires_at = sqlite3_column_int64(s, 9);
+	o->last_error = col_str(s, 10);
+	o->created_at = col_str(s, 11);
+	o->delivered_at = col_str(s, 12);
+	return o;
+}
+
+static int sq_outbox_enqueue(void *impl, const struct store_outbox_new *in, int64_t *out_id)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	char now[40];
+	int err;
+
+	now_iso(now);
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	err = q_exec(c, ST_OUTBOX_INSERT, "tttI" "Iiit", in->kind, in->url, in->payload,
+		     in->job_id, in->project_id, in->not_before, in->expires_at, now);
+	if (err >= 0)
+		*out_id = sqlite3_last_insert_rowid(c->db);
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int outbox_list(struct sq *sq, struct store_outbox ***out, enum st id, const char *types,
+		       int64_t a, int64_t b)
+{
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	struct store_outbox **list = NULL;
+	size_t n = 0, cap = 0;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0 || (err = q_start(c, id, &s, types, a, b)) < 0)
+		goto done;
+	while ((err = q_step(c, s)) == 1)
+		LIST_PUSH(list, n, cap, row_outbox(s));
+done:
+	stmt_done(s);
+	conn_put(sq, c);
+	if (err < 0) {
+		store_outbox_list_free(list);
+		return err;
+	}
+	*out = list ? list : xcalloc(1, sizeof(*list));
+	return 0;
+}
+
+static int sq_outbox_due(void *impl, int64_t now, int64_t limit, struct store_outbox ***out)
+{
+	return outbox_list(impl, out, ST_OUTBOX_DUE, "ii", now, limit);
+}
+
+static int sq_outbox_list_for_job(void *impl, int64_t job_id, struct store_outbox ***out)
+{
+	return outbox_list(impl, out, ST_OUTBOX_LIST_JOB, "i", job_id, 0);
+}
+
+static int sq_outbox_next_due(void *impl, int64_t *out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	err = q_int(c, out, ST_OUTBOX_NEXT_DUE, ""); /* min() of nothing is NULL: 0 */
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+/* One compare-and-set on pending outbox row row_id: statement id (bound
+ * with types and the arguments, row_id first) updates the row only while
+ * it is pending. SO_ENOTFOUND when the row does not exist, SO_ECONFLICT
+ * when it was already delivered or given up. */
+static int outbox_update(struct sq *sq, int64_t row_id, enum st id, const char *types, ...)
+{
+	struct conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t state = 0;
+	va_list ap;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	if ((err = tx_begin_write(sq, c)) < 0)
+		goto done;
+	va_start(ap, types);
+	err = vstart(c, id, &s, types, ap);
+	va_end(ap);
+	if (err >= 0 && (err = q_step(c, s)) >= 0)
+		err = sqlite3_changes(c->db);
+	stmt_done(s);
+	if (err == 0) {
+		if ((err = q_int(c, &state, ST_OUTBOX_STATE, "i", row_id)) == 0)
+			err = error_set(SO_ENOTFOUND, "reply not found");
+		else if (err == 1)
+			err = error_set(SO_ECONFLICT, state == STORE_OUTBOX_DELIVERED ?
+					"reply is already delivered" : "reply has already failed");
+	}
+	err = tx_end_write(sq, c, err);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
+static int sq_outbox_mark_delivered(void *impl, int64_t id)
+{
+	char now[40];
+
+	now_iso(now);
+	return outbox_update(impl, id, ST_OUTBOX_DELIVERED, "it", id, now);
+}
+
+static int sq_outbox_mark_retry(void *impl, int64_t id, int64_t next_at, const char *error)
+{
+	return outbox_update(impl, id, ST_OUTBOX_RETRY, "iit", id, next_at, error);
+}
+
+static int sq_outbox_mark_failed(void *impl, int64_t id, const char *error)
+{
+	return outbox_update(impl, id, ST_OUTBOX_FAILED, "it", id, error);
+}
+
+static int sq_outbox_count_delivered_to(void *impl, const char *url, int64_t *out)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int err;
+
+	if ((err = conn_get(sq, &c)) < 0)
+		goto done;
+	err = q_int(c, out, ST_OUTBOX_COUNT_URL, "t", url);
+done:
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -2153,4 +2946,24 @@ const struct store_backend store_sqlite_backend = {
 	.chat_link_purge_expired = sq_chat_link_purge_expired,
 	.chat_trigger_claim = sq_chat_trigger_claim,
 	.chat_trigger_set_reply = sq_chat_trigger_set_reply,
+	.pipeline_create = sq_pipeline_create,
+	.pipeline_get = sq_pipeline_get,
+	.pipeline_list = sq_pipeline_list,
+	.pipeline_refresh_status = sq_pipeline_refresh_status,
+	.pipeline_delete = sq_pipeline_delete,
+	.job_get = sq_job_get,
+	.job_list_for_pipeline = sq_job_list_for_pipeline,
+	.job_list_for_project = sq_job_list_for_project,
+	.job_list_by_status = sq_job_list_by_status,
+	.job_transition = sq_job_transition,
+	.job_set_trace_bytes = sq_job_set_trace_bytes,
+	.job_fail_running = sq_job_fail_running,
+	.outbox_enqueue = sq_outbox_enqueue,
+	.outbox_due = sq_outbox_due,
+	.outbox_next_due = sq_outbox_next_due,
+	.outbox_mark_delivered = sq_outbox_mark_delivered,
+	.outbox_mark_retry = sq_outbox_mark_retry,
+	.outbox_mark_failed = sq_outbox_mark_failed,
+	.outbox_count_delivered_to = sq_outbox_count_delivered_to,
+	.outbox_list_for_job = sq_outbox_list_for_job,
 };

@@ -1038,3 +1038,599 @@ int store_chat_trigger_set_reply(struct store *st, int64_t integration_id,
 		return error_set(SO_ENOTFOUND, "trigger not found");
 	return st->be->chat_trigger_set_reply(st->impl, integration_id, trigger_id, reply_json);
 }
+
+/* ---- CI statuses (issue 5) ---- */
+
+static const char *const ci_status_names[] = {
+	[STORE_CI_CREATED] = "created",
+	[STORE_CI_PENDING] = "pending",
+	[STORE_CI_RUNNING] = "running",
+	[STORE_CI_SUCCESS] = "success",
+	[STORE_CI_FAILED] = "failed",
+	[STORE_CI_CANCELED] = "canceled",
+	[STORE_CI_SKIPPED] = "skipped",
+	[STORE_CI_MANUAL] = "manual",
+	[STORE_CI_SCHEDULED] = "scheduled",
+};
+#define N_CI_STATUSES (sizeof(ci_status_names) / sizeof(ci_status_names[0]))
+
+static bool valid_ci_status(enum store_ci_status s)
+{
+	return (unsigned)s < N_CI_STATUSES;
+}
+
+const char *store_ci_status_name(enum store_ci_status s)
+{
+	return valid_ci_status(s) ? ci_status_names[s] : "unknown";
+}
+
+int store_ci_status_parse(const char *name, enum store_ci_status *out)
+{
+	assert(out);
+	*out = STORE_CI_CREATED;
+	for (size_t i = 0; name && i < N_CI_STATUSES; i++) {
+		if (strcmp(name, ci_status_names[i]) == 0) {
+			*out = (enum store_ci_status)i;
+			return 0;
+		}
+	}
+	return error_set(SO_EINVALID, "status does not have a valid value");
+}
+
+bool store_ci_status_finished(enum store_ci_status s)
+{
+	return s == STORE_CI_SUCCESS || s == STORE_CI_FAILED || s == STORE_CI_CANCELED ||
+	       s == STORE_CI_SKIPPED;
+}
+
+#define CI_BIT(s) (1u << (unsigned)(s))
+
+bool store_ci_transition_allowed(enum store_ci_status from, enum store_ci_status to)
+{
+	/* For each target status, the statuses a job may come from. */
+	static const unsigned allowed_from[] = {
+		[STORE_CI_CREATED] = 0,
+		[STORE_CI_PENDING] = CI_BIT(STORE_CI_CREATED) | CI_BIT(STORE_CI_MANUAL) |
+				     CI_BIT(STORE_CI_SCHEDULED) | CI_BIT(STORE_CI_RUNNING),
+		[STORE_CI_RUNNING] = CI_BIT(STORE_CI_PENDING),
+		[STORE_CI_SUCCESS] = CI_BIT(STORE_CI_RUNNING),
+		[STORE_CI_FAILED] = CI_BIT(STORE_CI_CREATED) | CI_BIT(STORE_CI_PENDING) |
+				    CI_BIT(STORE_CI_RUNNING),
+		[STORE_CI_CANCELED] = CI_BIT(STORE_CI_CREATED) | CI_BIT(STORE_CI_PENDING) |
+				      CI_BIT(STORE_CI_RUNNING) | CI_BIT(STORE_CI_MANUAL) |
+				      CI_BIT(STORE_CI_SCHEDULED),
+		[STORE_CI_SKIPPED] = CI_BIT(STORE_CI_CREATED) | CI_BIT(STORE_CI_PENDING) |
+				     CI_BIT(STORE_CI_MANUAL) | CI_BIT(STORE_CI_SCHEDULED),
+		[STORE_CI_MANUAL] = CI_BIT(STORE_CI_CREATED) | CI_BIT(STORE_CI_SCHEDULED),
+		[STORE_CI_SCHEDULED] = CI_BIT(STORE_CI_CREATED),
+	};
+
+	if (!valid_ci_status(from) || !valid_ci_status(to))
+		return false;
+	return (allowed_from[to] & CI_BIT(from)) != 0;
+}
+
+/* Composite status classes: the nine statuses, plus GitLab's two derived
+ * ones: a failed or canceled job allowed to fail counts as "success with
+ * warnings", a manual job allowed to fail is "ignored" (it blocks
+ * nothing). */
+#define CLASS_WARNING (1u << N_CI_STATUSES)
+#define CLASS_IGNORED (1u << (N_CI_STATUSES + 1))
+
+void store_ci_composite_add(struct store_ci_composite *c, enum store_ci_status status,
+			    bool allow_failure)
+{
+	assert(c && valid_ci_status(status));
+	if (allow_failure && (status == STORE_CI_FAILED || status == STORE_CI_CANCELED))
+		c->set |= CLASS_WARNING;
+	else if (allow_failure && status == STORE_CI_MANUAL)
+		c->set |= CLASS_IGNORED;
+	else
+		c->set |= CI_BIT(status);
+}
+
+/* Every class in the set is one of mask (and the set is not empty). */
+static bool only_of(unsigned set, unsigned mask)
+{
+	return set && (set & ~mask) == 0;
+}
+
+/* The order of the tests matters: the first rule that matches wins. */
+bool store_ci_composite_status(const struct store_ci_composite *c, enum store_ci_status *out)
+{
+	const unsigned soft = CLASS_WARNING | CLASS_IGNORED;
+	unsigned set;
+
+	assert(c && out);
+	set = c->set;
+	if (!set)
+		return false;
+	if (only_of(set, CI_BIT(STORE_CI_SKIPPED) | CLASS_IGNORED))
+		*out = STORE_CI_SKIPPED;
+	else if (only_of(set, CI_BIT(STORE_CI_SUCCESS) | CI_BIT(STORE_CI_SKIPPED) | soft))
+		*out = STORE_CI_SUCCESS;
+	else if (only_of(set, CI_BIT(STORE_CI_CREATED) | soft))
+		*out = STORE_CI_CREATED;
+	else if (only_of(set, CI_BIT(STORE_CI_CANCELED) | CI_BIT(STORE_CI_SUCCESS) |
+				      CI_BIT(STORE_CI_SKIPPED) | soft))
+		*out = STORE_CI_CANCELED;
+	else if (only_of(set, CI_BIT(STORE_CI_PENDING) | CI_BIT(STORE_CI_CREATED) |
+				      CI_BIT(STORE_CI_SKIPPED) | soft))
+		*out = STORE_CI_PENDING;
+	else if (set & (CI_BIT(STORE_CI_RUNNING) | CI_BIT(STORE_CI_PENDING)))
+		*out = STORE_CI_RUNNING;
+	else if (set & CI_BIT(STORE_CI_MANUAL))
+		*out = STORE_CI_MANUAL;
+	else if (set & CI_BIT(STORE_CI_SCHEDULED))
+		*out = STORE_CI_SCHEDULED;
+	else if (set & CI_BIT(STORE_CI_CREATED))
+		*out = STORE_CI_RUNNING; /* a later stage still has to start */
+	else
+		*out = STORE_CI_FAILED;
+	return true;
+}
+
+int store_iso_ms(const char *iso, int64_t *out)
+{
+	time_t t;
+	int64_t ms = 0;
+	int err;
+
+	assert(out);
+	*out = 0;
+	if (!iso || strlen(iso) < 19 || iso[10] != 'T')
+		return error_set(SO_EINVALID, "invalid timestamp");
+	if ((err = clock_parse_iso(iso, &t)) < 0)
+		return err;
+	if (iso[19] == '.') {
+		int digits = 0;
+
+		for (const char *p = iso + 20; isdigit((unsigned char)*p); p++) {
+			if (digits < 3) {
+				ms = ms * 10 + (*p - '0');
+				digits++;
+			}
+		}
+		for (; digits > 0 && digits < 3; digits++)
+			ms *= 10;
+	}
+	*out = (int64_t)t * 1000 + ms;
+	return 0;
+}
+
+static int cmp_interval(const void *a, const void *b)
+{
+	const struct store_ci_interval *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start ? 1 : 0;
+}
+
+double store_ci_union_seconds(struct store_ci_interval *v, size_t n)
+{
+	int64_t total = 0, cur_start = 0, cur_end = 0;
+	bool open = false;
+
+	if (!v || n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_interval);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].end < v[i].start)
+			continue; /* a clock step backwards: ignore the interval */
+		if (open && v[i].start <= cur_end) {
+			if (v[i].end > cur_end)
+				cur_end = v[i].end;
+			continue;
+		}
+		if (open)
+			total += cur_end - cur_start;
+		cur_start = v[i].start;
+		cur_end = v[i].end;
+		open = true;
+	}
+	if (open)
+		total += cur_end - cur_start;
+	return (double)total / 1000.0;
+}
+
+static int64_t clamp_limit(size_t limit)
+{
+	return limit > STORE_LIST_LIMIT_MAX ? STORE_LIST_LIMIT_MAX : (int64_t)limit;
+}
+
+/* ---- pipelines ---- */
+
+int store_pipeline_create(struct store *st, const struct store_pipeline_new *in,
+			  const struct store_job_new *jobs, size_t njobs,
+			  int64_t *out_id, int64_t *job_ids_out)
+{
+	struct store_pipeline_new p;
+	struct store_job_new *js = NULL;
+	int64_t id = 0;
+	int err;
+
+	assert(st && in);
+	if (out_id)
+		*out_id = 0;
+	p = *in;
+	if (blank(p.source)) {
+		err = error_set(SO_EINVALID, "Source can't be blank");
+		goto done;
+	}
+	if (blank(p.ref)) {
+		err = error_set(SO_EINVALID, "Ref can't be blank");
+		goto done;
+	}
+	if (blank(p.sha)) {
+		err = error_set(SO_EINVALID, "Sha can't be blank");
+		goto done;
+	}
+	if (njobs == 0 || !jobs) {
+		err = error_set(SO_EINVALID, "No stages / jobs for this pipeline.");
+		goto done;
+	}
+	if (p.user_id < 0 || p.chat_name_id < 0 || p.chat_integration_id < 0) {
+		err = error_set(SO_EINVALID, "a pipeline reference is negative");
+		goto done;
+	}
+	if (p.project_id <= 0) {
+		err = error_set(SO_ENOTFOUND, "project not found");
+		goto done;
+	}
+	if (blank(p.name))
+		p.name = NULL;
+	if (blank(p.chat_response_url))
+		p.chat_response_url = NULL;
+	js = xcalloc(njobs, sizeof(*js));
+	for (size_t i = 0; i < njobs; i++) {
+		js[i] = jobs[i];
+		if (blank(js[i].name)) {
+			err = error_set(SO_EINVALID, "Name can't be blank");
+			goto done;
+		}
+		if (blank(js[i].stage)) {
+			err = error_set(SO_EINVALID, "Stage can't be blank");
+			goto done;
+		}
+		if (js[i].stage_idx < 0) {
+			err = error_set(SO_EINVALID, "stage index is negative");
+			goto done;
+		}
+		if (js[i].status != STORE_CI_CREATED && js[i].status != STORE_CI_PENDING &&
+		    js[i].status != STORE_CI_MANUAL && js[i].status != STORE_CI_SCHEDULED) {
+			err = error_set(SO_EINVALID, "a new job is created, pending, manual or "
+					"scheduled, not %s", store_ci_status_name(js[i].status));
+			goto done;
+		}
+		if (blank(js[i].when))
+			js[i].when = "on_success";
+		if (!js[i].spec_json)
+			js[i].spec_json = "{}";
+	}
+	if ((err = st->be->pipeline_create(st->impl, &p, js, njobs, &id, job_ids_out)) < 0)
+		goto done;
+	if (out_id)
+		*out_id = id;
+	err = 0;
+done:
+	free(js);
+	return err;
+}
+
+int store_pipeline_get(struct store *st, int64_t id, struct store_pipeline **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "pipeline not found");
+	return st->be->pipeline_get(st->impl, id, out);
+}
+
+int store_pipeline_list(struct store *st, int64_t project_id, const struct store_page *page,
+			struct store_pipeline ***out, int64_t *total)
+{
+	struct store_page p = norm_page(page);
+	int64_t count = 0;
+	int err;
+
+	assert(st && out);
+	*out = NULL;
+	err = st->be->pipeline_list(st->impl, project_id, &p, out, &count);
+	if (total)
+		*total = count;
+	return err;
+}
+
+int store_pipeline_refresh_status(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "pipeline not found");
+	return st->be->pipeline_refresh_status(st->impl, id);
+}
+
+int store_pipeline_delete(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "pipeline not found");
+	return st->be->pipeline_delete(st->impl, id);
+}
+
+void store_pipeline_free(struct store_pipeline *p)
+{
+	if (!p)
+		return;
+	free(p->source);
+	free(p->ref);
+	free(p->sha);
+	free(p->name);
+	free(p->created_at);
+	free(p->updated_at);
+	free(p->started_at);
+	free(p->finished_at);
+	free(p->chat_response_url);
+	free(p);
+}
+
+void store_pipeline_list_free(struct store_pipeline **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		store_pipeline_free(list[i]);
+	free(list);
+}
+
+/* ---- jobs ---- */
+
+int store_job_get(struct store *st, int64_t id, struct store_job **out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "job not found");
+	return st->be->job_get(st->impl, id, out);
+}
+
+int store_job_list_for_pipeline(struct store *st, int64_t pipeline_id, struct store_job ***out)
+{
+	assert(st && out);
+	*out = NULL;
+	return st->be->job_list_for_pipeline(st->impl, pipeline_id, out);
+}
+
+int store_job_list_for_project(struct store *st, int64_t project_id,
+			       const struct store_page *page, struct store_job ***out,
+			       int64_t *total)
+{
+	struct store_page p = norm_page(page);
+	int64_t count = 0;
+	int err;
+
+	assert(st && out);
+	*out = NULL;
+	err = st->be->job_list_for_project(st->impl, project_id, &p, out, &count);
+	if (total)
+		*total = count;
+	return err;
+}
+
+int store_job_list_by_status(struct store *st, enum store_ci_status status, size_t limit,
+			     struct store_job ***out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (!valid_ci_status(status))
+		return error_set(SO_EINVALID, "status does not have a valid value");
+	if (limit == 0) {
+		*out = xcalloc(1, sizeof(**out));
+		return 0;
+	}
+	return st->be->job_list_by_status(st->impl, status, clamp_limit(limit), out);
+}
+
+int store_job_transition(struct store *st, int64_t id, enum store_ci_status from,
+			 enum store_ci_status to, int exit_code, const char *failure_reason,
+			 int64_t user_id)
+{
+	assert(st);
+	if (!valid_ci_status(from) || !valid_ci_status(to))
+		return error_set(SO_EINVALID, "status does not have a valid value");
+	if (!store_ci_transition_allowed(from, to))
+		return error_set(SO_EINVALID, "a job cannot go from %s to %s",
+				 store_ci_status_name(from), store_ci_status_name(to));
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "job not found");
+	if (!store_ci_status_finished(to)) {
+		exit_code = -1;
+		failure_reason = NULL;
+	}
+	if (blank(failure_reason))
+		failure_reason = NULL;
+	return st->be->job_transition(st->impl, id, from, to, exit_code, failure_reason,
+				      user_id > 0 ? user_id : 0);
+}
+
+int store_job_set_trace_bytes(struct store *st, int64_t id, int64_t bytes)
+{
+	assert(st);
+	if (bytes < 0)
+		return error_set(SO_EINVALID, "trace size is negative");
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "job not found");
+	return st->be->job_set_trace_bytes(st->impl, id, bytes);
+}
+
+int store_job_fail_running(struct store *st, const char *failure_reason, int64_t **ids_out,
+			   size_t *n_out)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int err;
+
+	assert(st);
+	if (ids_out)
+		*ids_out = NULL;
+	if (n_out)
+		*n_out = 0;
+	if (blank(failure_reason))
+		failure_reason = "unknown_failure";
+	if ((err = st->be->job_fail_running(st->impl, failure_reason, &ids, &n)) < 0)
+		return err;
+	if (ids_out)
+		*ids_out = ids;
+	else
+		free(ids);
+	if (n_out)
+		*n_out = n;
+	return 0;
+}
+
+void store_job_free(struct store_job *j)
+{
+	if (!j)
+		return;
+	free(j->name);
+	free(j->stage);
+	free(j->when);
+	free(j->spec_json);
+	free(j->created_at);
+	free(j->queued_at);
+	free(j->started_at);
+	free(j->finished_at);
+	free(j->failure_reason);
+	free(j);
+}
+
+void store_job_list_free(struct store_job **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		store_job_free(list[i]);
+	free(list);
+}
+
+/* ---- the outbox ---- */
+
+/* Replies are built by slashops, but a response_url comes from the chat
+ * service: both are bounded so one bad row cannot fill the database. */
+#define OUTBOX_URL_MAX 4096
+#define OUTBOX_PAYLOAD_MAX (1024 * 1024)
+
+int store_outbox_enqueue(struct store *st, const struct store_outbox_new *in, int64_t *out_id)
+{
+	struct store_outbox_new o;
+	int64_t id = 0;
+	int err;
+
+	assert(st && in);
+	if (out_id)
+		*out_id = 0;
+	o = *in;
+	if (blank(o.kind))
+		return error_set(SO_EINVALID, "reply kind is missing");
+	if (blank(o.url))
+		return error_set(SO_EINVALID, "reply URL is missing");
+	if (blank(o.payload))
+		return error_set(SO_EINVALID, "reply payload is missing");
+	if (strlen(o.url) > OUTBOX_URL_MAX)
+		return error_set(SO_ETOOBIG, "reply URL is too long");
+	if (strlen(o.payload) > OUTBOX_PAYLOAD_MAX)
+		return error_set(SO_ETOOBIG, "reply payload is too large");
+	if (o.job_id < 0 || o.project_id < 0 || o.not_before < 0 || o.expires_at < 0)
+		return error_set(SO_EINVALID, "a reply id or time is negative");
+	if (o.not_before == 0)
+		o.not_before = clock_unix();
+	if ((err = st->be->outbox_enqueue(st->impl, &o, &id)) < 0)
+		return err;
+	if (out_id)
+		*out_id = id;
+	return 0;
+}
+
+int store_outbox_due(struct store *st, int64_t now, size_t limit, struct store_outbox ***out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (limit == 0) {
+		*out = xcalloc(1, sizeof(**out));
+		return 0;
+	}
+	return st->be->outbox_due(st->impl, now, clamp_limit(limit), out);
+}
+
+int store_outbox_next_due(struct store *st, int64_t *out)
+{
+	assert(st && out);
+	*out = 0;
+	return st->be->outbox_next_due(st->impl, out);
+}
+
+int store_outbox_mark_delivered(struct store *st, int64_t id)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "reply not found");
+	return st->be->outbox_mark_delivered(st->impl, id);
+}
+
+int store_outbox_mark_retry(struct store *st, int64_t id, int64_t next_at, const char *error)
+{
+	assert(st);
+	if (next_at < 0)
+		return error_set(SO_EINVALID, "retry time is negative");
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "reply not found");
+	return st->be->outbox_mark_retry(st->impl, id, next_at, blank(error) ? NULL : error);
+}
+
+int store_outbox_mark_failed(struct store *st, int64_t id, const char *error)
+{
+	assert(st);
+	if (id <= 0)
+		return error_set(SO_ENOTFOUND, "reply not found");
+	return st->be->outbox_mark_failed(st->impl, id, blank(error) ? NULL : error);
+}
+
+int store_outbox_count_delivered_to(struct store *st, const char *url, int64_t *out)
+{
+	assert(st && out);
+	*out = 0;
+	if (blank(url))
+		return 0;
+	return st->be->outbox_count_delivered_to(st->impl, url, out);
+}
+
+int store_outbox_list_for_job(struct store *st, int64_t job_id, struct store_outbox ***out)
+{
+	assert(st && out);
+	*out = NULL;
+	if (job_id <= 0) {
+		*out = xcalloc(1, sizeof(**out));
+		return 0;
+	}
+	return st->be->outbox_list_for_job(st->impl, job_id, out);
+}
+
+void store_outbox_free(struct store_outbox *o)
+{
+	if (!o)
+		return;
+	free(o->kind);
+	free(o->url);
+	free(o->payload);
+	free(o->last_error);
+	free(o->created_at);
+	free(o->delivered_at);
+	free(o);
+}
+
+void store_outbox_list_free(struct store_outbox **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		store_outbox_free(list[i]);
+	free(list);
+}

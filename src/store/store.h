@@ -466,6 +466,10 @@ int store_pipeline_list(struct store *st, int64_t project_id, const struct store
  * (GitLab's composite status: any running -> running; all done ->
  * success unless a job failed without allow_failure -> failed; ...). */
 int store_pipeline_refresh_status(struct store *st, int64_t id);
+/* Deletes the pipeline and its jobs (GitLab's DELETE .../pipelines/:id);
+ * their outbox rows stay. The project never reuses the pipeline's iid.
+ * SO_ENOTFOUND when missing. */
+int store_pipeline_delete(struct store *st, int64_t id);
 void store_pipeline_free(struct store_pipeline *p);
 void store_pipeline_list_free(struct store_pipeline **list);
 

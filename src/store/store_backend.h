@@ -140,9 +140,87 @@ struct store_backend {
 				  int64_t now, int64_t since, bool *first, char **previous_reply);
 	int (*chat_trigger_set_reply)(void *impl, int64_t integration_id,
 				      const char *trigger_id, const char *reply_json);
+
+	/* Pipelines and jobs (issue 5). in's optional strings are NULL (never
+	 * blank), its optional ids 0; jobs[0..njobs) (njobs >= 1) are
+	 * validated, with when and spec_json filled in. job_ids_out may be
+	 * NULL. */
+	int (*pipeline_create)(void *impl, const struct store_pipeline_new *in,
+			       const struct store_job_new *jobs, size_t njobs, int64_t *out_id,
+			       int64_t *job_ids_out);
+	int (*pipeline_get)(void *impl, int64_t id, struct store_pipeline **out);
+	int (*pipeline_list)(void *impl, int64_t project_id, const struct store_page *page,
+			     struct store_pipeline ***out, int64_t *total);
+	int (*pipeline_refresh_status)(void *impl, int64_t id);
+	int (*pipeline_delete)(void *impl, int64_t id);
+	int (*job_get)(void *impl, int64_t id, struct store_job **out);
+	int (*job_list_for_pipeline)(void *impl, int64_t pipeline_id, struct store_job ***out);
+	int (*job_list_for_project)(void *impl, int64_t project_id, const struct store_page *page,
+				    struct store_job ***out, int64_t *total);
+	/* limit is 1..STORE_LIST_LIMIT_MAX. */
+	int (*job_list_by_status)(void *impl, enum store_ci_status status, int64_t limit,
+				  struct store_job ***out);
+	/* The edge from -> to is allowed (store_ci_transition_allowed);
+	 * failure_reason is NULL unless `to` is a finished status; user_id 0
+	 * keeps the job's user. */
+	int (*job_transition)(void *impl, int64_t id, enum store_ci_status from,
+			      enum store_ci_status to, int exit_code, const char *failure_reason,
+			      int64_t user_id);
+	int (*job_set_trace_bytes)(void *impl, int64_t id, int64_t bytes);
+	/* failure_reason is never blank. *ids_out is malloc'd (NULL when
+	 * *n_out is 0). */
+	int (*job_fail_running)(void *impl, const char *failure_reason, int64_t **ids_out,
+				size_t *n_out);
+
+	/* The outbox (issue 5). in->not_before is already resolved (never 0);
+	 * job_id / project_id 0 mean none. */
+	int (*outbox_enqueue)(void *impl, const struct store_outbox_new *in, int64_t *out_id);
+	/* limit is 1..STORE_LIST_LIMIT_MAX. */
+	int (*outbox_due)(void *impl, int64_t now, int64_t limit, struct store_outbox ***out);
+	int (*outbox_next_due)(void *impl, int64_t *out);
+	int (*outbox_mark_delivered)(void *impl, int64_t id);
+	/* error may be NULL. */
+	int (*outbox_mark_retry)(void *impl, int64_t id, int64_t next_at, const char *error);
+	int (*outbox_mark_failed)(void *impl, int64_t id, const char *error);
+	int (*outbox_count_delivered_to)(void *impl, const char *url, int64_t *out);
+	int (*outbox_list_for_job)(void *impl, int64_t job_id, struct store_outbox ***out);
 };
 
 extern const struct store_backend store_sqlite_backend;
+
+/* ---- CI rules shared by every backend (store.c) ---- */
+
+/* The largest `limit` a backend is asked for (store.c clamps). */
+#define STORE_LIST_LIMIT_MAX 10000
+
+/* Whether a job may move from `from` to `to` (the table in docs/STORE.md):
+ * a finished job (success, failed, canceled, skipped) never moves again. */
+bool store_ci_transition_allowed(enum store_ci_status from, enum store_ci_status to);
+
+/* GitLab's composite status of a pipeline from its jobs. Start with
+ * struct store_ci_composite c = { 0 }, add every job, then ask for the
+ * result: false when no job was added (the pipeline keeps its status). */
+struct store_ci_composite {
+	unsigned set;   /* bit per status class (private) */
+};
+void store_ci_composite_add(struct store_ci_composite *c, enum store_ci_status status,
+			    bool allow_failure);
+bool store_ci_composite_status(const struct store_ci_composite *c, enum store_ci_status *out);
+/* success, failed, canceled, skipped: the statuses a job or pipeline
+ * never leaves. */
+bool store_ci_status_finished(enum store_ci_status s);
+
+/* Milliseconds since the epoch of an ISO 8601 timestamp as clock_now_iso
+ * writes it ("2026-11-22T02:24:00.123Z"); SO_EINVALID otherwise. */
+int store_iso_ms(const char *iso, int64_t *out);
+
+/* A pipeline's duration as GitLab computes it: the time during which at
+ * least one of its jobs ran, i.e. the length of the union of the jobs'
+ * [start, end] intervals (milliseconds), in seconds. Sorts v in place. */
+struct store_ci_interval {
+	int64_t start, end;
+};
+double store_ci_union_seconds(struct store_ci_interval *v, size_t n);
 
 /* Splits a store URL into its backend and the backend's target (caller
  * frees *target). Pure: touches no file, so it can be fuzzed.

@@ -16,6 +16,9 @@
 #include "store/store.h"
 #include "util/error.h"
 
+/* The schema version the current code migrates to (sqlite.c). */
+#define STORE_TEST_SCHEMA 3
+
 struct tmpdb {
 	char dir[64];
 	char path[128];

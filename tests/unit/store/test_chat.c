@@ -693,7 +693,7 @@ STORE_TEST(chat_cascades, user_delete_takes_chat_names_and_personal_projects)
 
 /* ---- schema upgrade ---- */
 
-Test(chat_upgrade, database_from_version_1_upgrades_to_2)
+Test(chat_upgrade, database_from_version_1_upgrades_to_current)
 {
 	struct tmpdb t;
 	struct store *st = NULL;
@@ -721,7 +721,7 @@ Test(chat_upgrade, database_from_version_1_upgrades_to_2)
 	/* the current binary upgrades it, keeping the data */
 	cr_assert_eq(store_open(&st, t.url), 0, "%s", error_msg());
 	cr_assert_eq(store_schema_version(st, &v), 0);
-	cr_assert_eq(v, 2);
+	cr_assert_eq(v, STORE_TEST_SCHEMA);
 	cr_assert_eq(store_check(st), 0, "%s", error_msg());
 	cr_assert_eq(store_user_get(st, uid, &u), 0);
 	cr_assert_str_eq(u->username, "old");
@@ -737,7 +737,7 @@ Test(chat_upgrade, database_from_version_1_upgrades_to_2)
 	/* reopening applies nothing more and keeps the new rows */
 	cr_assert_eq(store_open(&st, t.url), 0, "%s", error_msg());
 	cr_assert_eq(store_schema_version(st, &v), 0);
-	cr_assert_eq(v, 2);
+	cr_assert_eq(v, STORE_TEST_SCHEMA);
 	cr_assert_eq(store_integration_get(st, pid, KIND, &in), 0);
 	cr_assert_eq(in->id, iid);
 	cr_assert_str_eq(in->token_hash, "h");

@@ -22,7 +22,7 @@ Test(open, url_forms)
 	cr_assert_eq(store_open(&st, ""), SO_EINVALID);
 	cr_assert_eq(store_open(&st, NULL), SO_EINVALID);
 	cr_assert_eq(store_open(&st, "sqlite:"), SO_EINVALID);
-	cr_assert_eq(store_open(&st, "sqlite:/nonexistent-dir-xyz/sub/db"), SO_ERROR);
+	cr_assert_eq(store_open(&st, "sqlite:/nonexistent-dir-xyz/sub/db"), SO_EFAIL);
 	cr_assert_null(st);
 
 	tmpdb_init(&t);
@@ -37,13 +37,13 @@ Test(open, url_forms)
 	cr_assert_str_eq(u->username, "bare");
 	store_user_free(u);
 	cr_assert_eq(store_schema_version(st, &v), 0);
-	cr_assert_eq(v, 2);
+	cr_assert_eq(v, STORE_TEST_SCHEMA);
 	store_close(st);
 	tmpdb_remove(&t);
 
 	cr_assert_eq(store_open(&st, "sqlite::memory:"), 0);
 	cr_assert_eq(store_schema_version(st, &v), 0);
-	cr_assert_eq(v, 2);
+	cr_assert_eq(v, STORE_TEST_SCHEMA);
 	store_close(st);
 }
 
@@ -75,7 +75,7 @@ Test(open, migrations_apply_once_and_data_survives_reopen)
 	tmpdb_init(&t);
 	cr_assert_eq(store_open(&st, t.url), 0, "%s", error_msg());
 	cr_assert_eq(store_schema_version(st, &v), 0);
-	cr_assert_eq(v, 2);
+	cr_assert_eq(v, STORE_TEST_SCHEMA);
 	uid = mk_user(st, "keeper");
 	pid = mk_project(st, mk_namespace(st, "keeper", "user", uid), uid, "kept",
 			 STORE_VIS_PUBLIC);
@@ -84,7 +84,7 @@ Test(open, migrations_apply_once_and_data_survives_reopen)
 	for (int round = 0; round < 3; round++) {
 		cr_assert_eq(store_open(&st, t.url), 0, "%s", error_msg());
 		cr_assert_eq(store_schema_version(st, &v), 0);
-		cr_assert_eq(v, 2);
+		cr_assert_eq(v, STORE_TEST_SCHEMA);
 		cr_assert_eq(store_check(st), 0, "%s", error_msg());
 		cr_assert_eq(store_user_get(st, uid, &u), 0);
 		cr_assert_str_eq(u->username, "keeper");
