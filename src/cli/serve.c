@@ -11,8 +11,9 @@
  * SIGPIPE is ignored (a client hanging up is an error return, not death).
  *
  * The route table, in match order: health, web pages, chatops (the slash
- * command trigger and its docs page), the REST API, then the git
- * catch-all (it passes non-git paths on with HTTP_NEXT).
+ * command trigger and its docs page), the REST API, the git catch-all (it
+ * passes non-git paths on with HTTP_NEXT), then the project pages' GET
+ * catch-all (/<namespace>/<project>[/-/...]).
  */
 #include "cli/cli.h"
 #include "api/api.h"
@@ -51,6 +52,7 @@ static struct http_route *build_routes(size_t *n)
 		{ chatops_routes, chatops_routes_count },
 		{ api_routes, api_routes_count },
 		{ git_routes, sizeof(git_routes) / sizeof(git_routes[0]) },
+		{ web_project_routes, web_project_routes_count },
 	};
 	size_t total = 0, k = 0;
 	struct http_route *all;

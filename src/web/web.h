@@ -28,6 +28,11 @@ struct auth_identity;
 extern const struct http_route web_routes[];
 extern const size_t web_routes_count;
 
+/* The project pages (/<namespace>/<project>[/-/<page>], project.c): a GET
+ * catch-all the server registers last, after the git route. */
+extern const struct http_route web_project_routes[];
+extern const size_t web_project_routes_count;
+
 /* Signed-in pages start here. Returns 0 with id filled when the request
  * has a valid session; otherwise answers with a 302 to
  * /users/sign_in?redirect_to=<this path and query> and returns 1 ("already

@@ -12,6 +12,7 @@
 //
 // The binary is $SLASHOPS_BIN, or build/src/cli/slashops under the repo.
 
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -198,3 +199,49 @@ export const chromiumLaunchOptions = {
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 };
+
+// A minimal browser: keeps cookies between requests, never follows redirects.
+export class Browser {
+  constructor(base) { this.base = base; this.jar = new Map(); }
+  cookieHeader() { return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '); }
+  async request(method, path, { form, headers = {} } = {}) {
+    const h = { ...headers };
+    if (this.jar.size) h.Cookie = this.cookieHeader();
+    let body;
+    if (form) {
+      h['Content-Type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    }
+    const res = await fetch(this.base + path, { method, headers: h, body, redirect: 'manual' });
+    const setCookies = res.headers.getSetCookie();
+    for (const sc of setCookies) {
+      const [pair] = sc.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      if (/Max-Age=0/i.test(sc) || value === '') this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, setCookies, text };
+  }
+  get(path) { return this.request('GET', path); }
+  post(path, form) { return this.request('POST', path, { form }); }
+}
+
+export function formToken(html) {
+  const m = html.match(/name="authenticity_token" value="([^"]*)"/);
+  assert.ok(m, 'page has an authenticity_token');
+  return m[1];
+}
+
+export async function signIn(b, login, password, extra = {}) {
+  const page = await b.get('/users/sign_in');
+  assert.equal(page.status, 200);
+  return b.post('/users/sign_in', {
+    authenticity_token: formToken(page.text),
+    'user[login]': login,
+    'user[password]': password,
+    ...extra,
+  });
+}
