@@ -26,7 +26,7 @@ Test(error, is_thread_local)
 	pthread_t t;
 	void *res;
 
-	error_set(SO_ERROR, "mine");
+	error_set(SO_EFAIL, "mine");
 	pthread_create(&t, NULL, other_thread, NULL);
 	pthread_join(t, &res);
 	cr_assert_str_eq((char *)res, "clean");
