@@ -31,6 +31,7 @@
  */
 #include "exec/executor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -903,32 +904,109 @@ static int git_fail(const char *what)
 	return error_set(SO_EFAIL, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
-/* Clones the project's repository into dir (a fresh directory) and checks
- * out the job's commit as a detached HEAD. */
+/* Copies one object file (objects are immutable; one removed meanwhile
+ * by a gc is simply skipped). */
+static int copy_file(const char *from, const char *to, char *buf, size_t size)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, err = 0;
+	ssize_t k;
+
+	if (in < 0)
+		return errno == ENOENT ? 0 : error_set(SO_EFAIL, "cannot read %s: %s", from,
+						       strerror(errno));
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (out < 0) {
+		err = error_set(SO_EFAIL, "cannot create %s: %s", to, strerror(errno));
+		goto done;
+	}
+	while ((k = read(in, buf, size)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 || write(out, buf, (size_t)k) != k) {
+			err = error_set(SO_EFAIL, "cannot copy %s: %s", from, strerror(errno));
+			goto done;
+		}
+	}
+done:
+	close(in);
+	if (out >= 0)
+		close(out);
+	return err;
+}
+
+/* Copies the object database (loose objects, packs), never an
+ * alternates file, never following a symlink. depth bounds the walk:
+ * objects/<xx>/<file>, objects/pack/<file>, objects/info/<file>. */
+static int copy_objects(const char *from, const char *to, int depth, char *buf, size_t size)
+{
+	DIR *d = opendir(from);
+	struct dirent *e;
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : error_set(SO_EFAIL, "cannot read %s: %s", from,
+						       strerror(errno));
+	if (mkdir(to, 0755) < 0 && errno != EEXIST) {
+		err = error_set(SO_EFAIL, "cannot create %s: %s", to, strerror(errno));
+		goto done;
+	}
+	while (!err && (e = readdir(d))) {
+		char *f, *t;
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    strstr(e->d_name, "alternates"))
+			continue;
+		f = xasprintf("%s/%s", from, e->d_name);
+		t = xasprintf("%s/%s", to, e->d_name);
+		if (lstat(f, &st) == 0) {
+			if (S_ISDIR(st.st_mode) && depth > 0)
+				err = copy_objects(f, t, depth - 1, buf, size);
+			else if (S_ISREG(st.st_mode))
+				err = copy_file(f, t, buf, size);
+		}
+		free(f);
+		free(t);
+	}
+done:
+	closedir(d);
+	return err;
+}
+
+/* Makes dir a fresh repository holding a copy of the project's objects
+ * and checks out the job's commit as a detached HEAD. (Not git_clone:
+ * libgit2 1.5 leaks in the remote configuration it writes, and copying
+ * is what a local clone without hard links does. Hard links are out of
+ * the question: the job user would own the server's object files after
+ * the chown.) */
 static int checkout(struct exec_job *j, const char *dir)
 {
-	git_clone_options co;
 	git_checkout_options ck;
 	git_repository *repo = NULL;
 	git_object *commit = NULL;
 	git_oid oid;
 	char *src = gitrepo_path(j->repos_dir, j->project_id);
+	char *from = xasprintf("%s/objects", src), *to = xasprintf("%s/.git/objects", dir);
+	char *buf = xmalloc(READ_CHUNK);
 	struct stat st;
 	int err = 0;
 
-	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
 	git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION);
-	if (stat(src, &st) < 0) {
+	if (stat(from, &st) < 0) {
 		err = error_set(SO_ENOTFOUND, "repository of project %lld not found",
 				(long long)j->project_id);
 		goto done;
 	}
-	/* Copies the objects: hard links would let the job user own (and
-	 * change) the server's object files after the chown below. */
-	co.local = GIT_CLONE_LOCAL_NO_LINKS;
-	co.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
-	if (git_clone(&repo, src, dir, &co) < 0) {
-		err = git_fail("cannot clone the repository");
+	if (git_repository_init(&repo, dir, 0) < 0) {
+		err = git_fail("cannot create the repository");
+		goto done;
+	}
+	git_repository_free(repo);
+	repo = NULL;
+	if ((err = copy_objects(from, to, 2, buf, READ_CHUNK)) < 0)
+		goto done;
+	if (git_repository_open(&repo, dir) < 0) {
+		err = git_fail("cannot open the repository");
 		goto done;
 	}
 	if (git_oid_fromstr(&oid, j->sha) < 0 ||
@@ -945,6 +1023,9 @@ static int checkout(struct exec_job *j, const char *dir)
 done:
 	git_object_free(commit);
 	git_repository_free(repo);
+	free(buf);
+	free(from);
+	free(to);
 	free(src);
 	return err;
 }
