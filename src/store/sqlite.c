@@ -23,6 +23,11 @@
  *   row first to name the right field in GitLab's words ("Username has
  *   already been taken"); a UNIQUE failure that still slips through (another
  *   process) is mapped from the constraint's columns by unique_message().
+ * - Jobs (issue 5): a transition is a compare-and-set (UPDATE ... WHERE
+ *   status = from) in one write transaction that also recomputes the
+ *   pipeline's status from its jobs (pipeline_refresh, using the rules in
+ *   store.c). Pipeline iids come from a per-project counter row, so a
+ *   deleted pipeline's iid is never reused.
  * - Schema: the numbered `migrations` array, applied at open in one
  *   transaction and recorded in PRAGMA user_version. Never edit a shipped
  *   migration; append a new one.

@@ -10,6 +10,11 @@
  *
  * An empty expires_at string ("" from a web form) means "no expiry", like
  * NULL.
+ *
+ * The CI rules (issue 5) live here too, so every backend applies the same
+ * ones: which job transitions are allowed, GitLab's composite pipeline
+ * status, and a pipeline's duration as the union of its jobs' running
+ * intervals (declared in store_backend.h; docs/STORE.md has the tables).
  */
 #include "store/store.h"
 #include "store/store_backend.h"
