@@ -212,7 +212,8 @@ export class Browser {
       h['Content-Type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(form).toString();
     }
-    const res = await fetch(this.base + path, { method, headers: h, body, redirect: 'manual' });
+    const url = path.startsWith('http') ? path : this.base + path;
+    const res = await fetch(url, { method, headers: h, body, redirect: 'manual' });
     const setCookies = res.headers.getSetCookie();
     for (const sc of setCookies) {
       const [pair] = sc.split(';');
@@ -235,13 +236,15 @@ export function formToken(html) {
   return m[1];
 }
 
+// Signs in through the form. extra: more form fields ({redirect_to: ...}),
+// or a string: the redirect_to of the sign-in page itself (as a link
+// bounced to sign-in would carry it), whose hidden field is then posted.
 export async function signIn(b, login, password, extra = {}) {
-  const page = await b.get('/users/sign_in');
+  const redirectTo = typeof extra === 'string' ? extra : null;
+  const page = await b.get('/users/sign_in' + (redirectTo ? `?redirect_to=${encodeURIComponent(redirectTo)}` : ''));
   assert.equal(page.status, 200);
-  return b.post('/users/sign_in', {
-    authenticity_token: formToken(page.text),
-    'user[login]': login,
-    'user[password]': password,
-    ...extra,
-  });
+  const form = { authenticity_token: formToken(page.text), 'user[login]': login, 'user[password]': password };
+  const m = page.text.match(/name="redirect_to" value="([^"]*)"/);
+  if (m) form.redirect_to = m[1].replaceAll('&amp;', '&');
+  return b.post('/users/sign_in', redirectTo ? form : { ...form, ...extra });
 }

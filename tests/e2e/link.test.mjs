@@ -14,7 +14,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, chromiumLaunchOptions } from './harness.mjs';
+import { startServer, chromiumLaunchOptions, Browser, formToken, signIn } from './harness.mjs';
 import { FakeMattermost, newId } from './fakemattermost.mjs';
 
 let srv;
@@ -24,49 +24,6 @@ let dave;
 const MM_TOKEN = 'mmlinktoken0000000000000aa'; // 26 characters, as Mattermost makes them
 const team = { id: newId(), domain: 'acme' };
 let mm;
-
-// A minimal browser: keeps cookies between requests, never follows redirects.
-class Browser {
-  constructor(base) { this.base = base; this.jar = new Map(); }
-  async request(method, path, { form } = {}) {
-    const h = {};
-    if (this.jar.size) h.Cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body;
-    if (form) {
-      h['Content-Type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(form).toString();
-    }
-    const url = path.startsWith('http') ? path : this.base + path;
-    const res = await fetch(url, { method, headers: h, body, redirect: 'manual' });
-    const setCookies = res.headers.getSetCookie();
-    for (const sc of setCookies) {
-      const [pair] = sc.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      if (/Max-Age=0/i.test(sc) || value === '') this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-    return { status: res.status, headers: res.headers, setCookies, text: await res.text() };
-  }
-  get(path) { return this.request('GET', path); }
-  post(path, form) { return this.request('POST', path, { form }); }
-}
-
-function formToken(html) {
-  const m = html.match(/name="authenticity_token" value="([^"]*)"/);
-  assert.ok(m, `page has an authenticity_token: ${html.slice(0, 400)}`);
-  return m[1];
-}
-
-async function signIn(b, login, password, redirectTo) {
-  const page = await b.get('/users/sign_in' + (redirectTo ? `?redirect_to=${encodeURIComponent(redirectTo)}` : ''));
-  assert.equal(page.status, 200);
-  const form = { authenticity_token: formToken(page.text), 'user[login]': login, 'user[password]': password };
-  const m = page.text.match(/name="redirect_to" value="([^"]*)"/);
-  if (m) form.redirect_to = m[1].replaceAll('&amp;', '&');
-  return b.post('/users/sign_in', form);
-}
 
 async function signedIn(login, password) {
   const b = new Browser(srv.url);
