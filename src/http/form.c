@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int add_field(struct form *f, size_t *cap, const char *piece, size_t len)
 {
@@ -107,4 +108,17 @@ void form_dispose(struct form *f)
 	free(f->fields);
 	f->fields = NULL;
 	f->n = 0;
+}
+
+int form_parse_request(struct http_request *req, struct form *f)
+{
+	const char *type = http_request_header(req, "Content-Type");
+	const char *body;
+	size_t len = 0;
+
+	memset(f, 0, sizeof(*f));
+	if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
+		return 0;
+	body = http_request_body(req, &len);
+	return form_parse(f, body ? body : "", len);
 }

@@ -45,4 +45,10 @@ const char *form_get_nth(const struct form *f, const char *name, size_t nth);
 size_t form_count(const struct form *f, const char *name);
 void form_dispose(struct form *f); /* accepts NULL; leaves *f empty */
 
+struct http_request;
+/* Parses a request's buffered body when its Content-Type is
+ * application/x-www-form-urlencoded; any other body leaves f empty (0),
+ * so a form field lookup simply finds nothing. Errors as form_parse. */
+int form_parse_request(struct http_request *req, struct form *f);
+
 #endif

@@ -53,20 +53,6 @@ int web_render_not_found(struct http_request *req, const struct auth_identity *i
 		"<p><a href=\"/\">Go to the dashboard</a></p>\n</section>\n", id);
 }
 
-/* Parses a urlencoded body; anything else leaves f empty. */
-static int read_form(struct http_request *req, struct form *f)
-{
-	const char *type = http_request_header(req, "Content-Type");
-	const char *body;
-	size_t len = 0;
-
-	memset(f, 0, sizeof(*f));
-	if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
-		return 0;
-	body = http_request_body(req, &len);
-	return form_parse(f, body ? body : "", len);
-}
-
 /* The link of token (NULL or over-long: not found). */
 static int find_link(struct app *app, const char *token, bool consume,
 		     struct store_chat_link **out)
@@ -174,7 +160,7 @@ static int post_start(struct app *app, struct http_request *req, struct auth_ide
 	memset(f, 0, sizeof(*f));
 	if ((err = web_require_session(app, req, id)) != 0)
 		return err;
-	if (read_form(req, f) < 0 || !auth_csrf_valid(id, form_get(f, "authenticity_token"))) {
+	if (form_parse_request(req, f) < 0 || !auth_csrf_valid(id, form_get(f, "authenticity_token"))) {
 		error_clear();
 		err = web_render_rejected(req, id);
 		return err < 0 ? err : 1;

@@ -110,19 +110,6 @@ long long web_parse_id(const char *s)
 
 /* ---- request plumbing ---- */
 
-static int read_form(struct http_request *req, struct form *f)
-{
-	const char *type = http_request_header(req, "Content-Type");
-	const char *body;
-	size_t len = 0;
-
-	memset(f, 0, sizeof(*f));
-	if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
-		return 0;
-	body = http_request_body(req, &len);
-	return form_parse(f, body ? body : "", len);
-}
-
 /* The decoded project segment of "/-/projects/<id>/settings/...". The
  * router matched the shape; NULL when it does not decode. Caller frees. */
 static char *project_ref_of(const char *path)
@@ -190,7 +177,7 @@ static int settings_post_start(struct app *app, struct http_request *req,
 	memset(f, 0, sizeof(*f));
 	if ((err = settings_start(app, req, id, project)) != 0)
 		return err;
-	if (read_form(req, f) < 0 || !auth_csrf_valid(id, form_get(f, "authenticity_token"))) {
+	if (form_parse_request(req, f) < 0 || !auth_csrf_valid(id, form_get(f, "authenticity_token"))) {
 		error_clear();
 		err = web_render_rejected(req, id);
 		return err < 0 ? err : 1;

@@ -96,20 +96,6 @@ done:
 	return err;
 }
 
-/* Parses the body as a urlencoded form; anything else leaves f empty. */
-static int read_form(struct http_request *req, struct form *f)
-{
-	const char *type = http_request_header(req, "Content-Type");
-	const char *body;
-	size_t len = 0;
-
-	memset(f, 0, sizeof(*f));
-	if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
-		return 0;
-	body = http_request_body(req, &len);
-	return form_parse(f, body ? body : "", len);
-}
-
 int web_signin(struct http_request *req, void *ctx)
 {
 	struct app *app = ctx;
@@ -123,7 +109,7 @@ int web_signin(struct http_request *req, void *ctx)
 	err = auth_request_session(app, req, &id);
 	if (err < 0 && err != SO_EAUTH)
 		goto done;
-	if ((err = read_form(req, &f)) < 0) {
+	if ((err = form_parse_request(req, &f)) < 0) {
 		err = web_render_page(req, 400, "Bad request",
 				      "<section class=\"card\"><h1>Bad request</h1>"
 				      "<p>The form could not be read.</p></section>\n", NULL);
@@ -175,7 +161,7 @@ int web_signout(struct http_request *req, void *ctx)
 		err = http_redirect(req, 302, "/users/sign_in");
 		goto done;
 	}
-	if ((err = read_form(req, &f)) < 0 ||
+	if ((err = form_parse_request(req, &f)) < 0 ||
 	    !auth_csrf_valid(&id, form_get(&f, "authenticity_token"))) {
 		err = web_render_rejected(req, &id);
 		goto done;
