@@ -12,11 +12,17 @@
 #include "core/config.h"
 
 struct store;
+struct delivery;
+struct pipeline_service;
 
 struct app {
 	struct config cfg;      /* owned */
 	struct store *store;    /* owned */
 	char *secret_key;       /* server secret (hex), from <data_dir>/secret.key */
+	/* Set by `serve` after app_open (NULL in CLI commands and most unit
+	 * tests); owned and stopped by serve, before app_close. */
+	struct delivery *delivery;            /* chat reply outbox worker */
+	struct pipeline_service *pipelines;   /* scheduler + executor */
 };
 
 /* Takes ownership of *cfg (leaves it zeroed). Creates data_dir and
