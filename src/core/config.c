@@ -61,6 +61,14 @@ void config_init(struct config *cfg)
 	cfg->chat_rate_per_integration = 600;
 	cfg->chat_rate_per_integration_burst = 100;
 	cfg->chat_link_ttl_s = 600;
+	cfg->chat_delivery_concurrency = 16;
+	cfg->chat_delivery_max_attempts = 100;
+	cfg->chat_delivery_backoff_base_s = 1;
+	cfg->chat_delivery_backoff_max_s = 60;
+	cfg->chat_delivery_timeout_s = 10;
+	cfg->chat_delivery_max_response_bytes = 64 * KIB;
+	cfg->chat_delivery_url_lifetime_s = 1800;
+	cfg->chat_delivery_url_uses = 5;
 }
 
 void config_dispose(struct config *cfg)
@@ -289,6 +297,9 @@ enum key_target {
 	T_MAX_HEADER, T_DRAIN_TIMEOUT, T_DATA_DIR, T_STORE_URL, T_HTTP_BACKEND, T_MAX_PUSH,
 	T_SESSION_TTL, T_LOG_LEVEL, T_CHAT_RATE_USER, T_CHAT_RATE_USER_BURST,
 	T_CHAT_RATE_INTEGRATION, T_CHAT_RATE_INTEGRATION_BURST, T_CHAT_LINK_TTL,
+	T_DELIVERY_CONCURRENCY, T_DELIVERY_MAX_ATTEMPTS, T_DELIVERY_BACKOFF_BASE,
+	T_DELIVERY_BACKOFF_MAX, T_DELIVERY_TIMEOUT, T_DELIVERY_MAX_RESPONSE, T_DELIVERY_URL_LIFETIME,
+	T_DELIVERY_URL_USES,
 };
 
 struct key_def {
@@ -319,12 +330,22 @@ static const struct key_def keys[] = {
 	{ "chat.rate_limit", "per_integration_burst", KEY_COUNT, T_CHAT_RATE_INTEGRATION_BURST, 1,
 	  1000000 },
 	{ "chat", "link_ttl", KEY_DURATION, T_CHAT_LINK_TTL, 1, 3600 },
+	{ "chat.delivery", "concurrency", KEY_COUNT, T_DELIVERY_CONCURRENCY, 1, 1024 },
+	{ "chat.delivery", "max_attempts", KEY_COUNT, T_DELIVERY_MAX_ATTEMPTS, 1, 100000 },
+	{ "chat.delivery", "backoff_base", KEY_DURATION, T_DELIVERY_BACKOFF_BASE, 0.001, 3600 },
+	{ "chat.delivery", "backoff_max", KEY_DURATION, T_DELIVERY_BACKOFF_MAX, 0.001, DAY_S },
+	{ "chat.delivery", "timeout", KEY_DURATION, T_DELIVERY_TIMEOUT, 0.1, 600 },
+	{ "chat.delivery", "max_response_bytes", KEY_SIZE, T_DELIVERY_MAX_RESPONSE, 1024,
+	  (double)(16 * MIB) },
+	{ "chat.delivery", "response_url_lifetime", KEY_DURATION, T_DELIVERY_URL_LIFETIME, 1,
+	  DAY_S },
+	{ "chat.delivery", "response_url_uses", KEY_COUNT, T_DELIVERY_URL_USES, 1, 1000 },
 };
 
 /* Sections, by their full dotted path: "chat.rate_limit" is the mapping
  * "rate_limit" inside "chat". */
 static const char *const sections[] = { "server", "store", "git", "auth", "log", "chat",
-					"chat.rate_limit" };
+					"chat.rate_limit", "chat.delivery" };
 
 struct loader {
 	struct config *cfg;
@@ -506,7 +527,9 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 		}
 		if ((err = range_check(ld, k, what, v, d, " seconds")) < 0)
 			goto done;
-		if (k->target != T_DRAIN_TIMEOUT && d != floor(d)) {
+		if (k->target != T_DRAIN_TIMEOUT && k->target != T_DELIVERY_BACKOFF_BASE &&
+		    k->target != T_DELIVERY_BACKOFF_MAX && k->target != T_DELIVERY_TIMEOUT &&
+		    d != floor(d)) {
 			err = fail_at(ld, v, key, "%s must be a whole number of seconds", what);
 			goto done;
 		}
@@ -537,6 +560,14 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 	case T_CHAT_RATE_INTEGRATION: cfg->chat_rate_per_integration = (unsigned)u; break;
 	case T_CHAT_RATE_INTEGRATION_BURST: cfg->chat_rate_per_integration_burst = (unsigned)u; break;
 	case T_CHAT_LINK_TTL: cfg->chat_link_ttl_s = (unsigned)d; break;
+	case T_DELIVERY_CONCURRENCY: cfg->chat_delivery_concurrency = (unsigned)u; break;
+	case T_DELIVERY_MAX_ATTEMPTS: cfg->chat_delivery_max_attempts = (unsigned)u; break;
+	case T_DELIVERY_BACKOFF_BASE: cfg->chat_delivery_backoff_base_s = d; break;
+	case T_DELIVERY_BACKOFF_MAX: cfg->chat_delivery_backoff_max_s = d; break;
+	case T_DELIVERY_TIMEOUT: cfg->chat_delivery_timeout_s = d; break;
+	case T_DELIVERY_MAX_RESPONSE: cfg->chat_delivery_max_response_bytes = (size_t)u; break;
+	case T_DELIVERY_URL_LIFETIME: cfg->chat_delivery_url_lifetime_s = (unsigned)d; break;
+	case T_DELIVERY_URL_USES: cfg->chat_delivery_url_uses = (unsigned)u; break;
 	}
 	err = 0;
 done:
@@ -923,6 +954,9 @@ int config_finish(struct config *cfg)
 	if (cfg->max_connections == 0 || cfg->connection_timeout_s == 0 ||
 	    cfg->max_body_bytes == 0 || cfg->max_header_bytes == 0)
 		return error_set(SO_EINVALID, "server limits must be positive");
+	if (cfg->chat_delivery_backoff_max_s < cfg->chat_delivery_backoff_base_s)
+		return error_set(SO_EINVALID,
+				 "chat.delivery.backoff_max must not be less than backoff_base");
 	if (!cfg->git_http_backend && (err = find_http_backend(cfg)) < 0)
 		return err;
 	if (access(cfg->git_http_backend, X_OK) != 0)

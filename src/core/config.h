@@ -48,6 +48,16 @@ struct config {
 	/* chat.link_ttl: how long a "connect your account" link works, 600 s
 	 * as GitLab. Hidden (tests shorten it to check expiry). */
 	unsigned chat_link_ttl_s;
+	/* chat.delivery: the reply delivery worker (chatops/delivery.h,
+	 * docs/DELIVERY.md). */
+	unsigned chat_delivery_concurrency;       /* concurrency: 16 POSTs at once */
+	unsigned chat_delivery_max_attempts;      /* max_attempts: 100 */
+	double chat_delivery_backoff_base_s;      /* backoff_base: 1 s (doubles per retry) */
+	double chat_delivery_backoff_max_s;       /* backoff_max: 60 s */
+	double chat_delivery_timeout_s;           /* timeout: 10 s per POST */
+	size_t chat_delivery_max_response_bytes;  /* max_response_bytes: 64 KiB read of an answer */
+	unsigned chat_delivery_url_lifetime_s;    /* response_url_lifetime: 1800 s (Mattermost's) */
+	unsigned chat_delivery_url_uses;          /* response_url_uses: 5 (Mattermost's) */
 };
 
 void config_init(struct config *cfg);
