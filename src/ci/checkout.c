@@ -26,7 +26,8 @@
 struct ci_checkout {
 	char *root;  /* the repository root directory */
 	char *rel;   /* the configuration file, relative to root */
-	char *data;  /* its bytes */
+	char *path;  /* the configuration file as given */
+	char *data;  /* its bytes; NULL after a load (read again if needed) */
 	size_t len;
 };
 
@@ -191,6 +192,7 @@ int ci_checkout_open(struct ci_checkout **out, const char *path)
 		return err;
 	}
 	find_root(path, &co->root, &co->rel);
+	co->path = xstrdup(path);
 	*out = co;
 	return 0;
 }
@@ -198,12 +200,21 @@ int ci_checkout_open(struct ci_checkout **out, const char *path)
 int ci_checkout_load(struct ci_checkout *co, struct ci_config **out, struct ci_diags *diags)
 {
 	struct ci_load_options opts = { 0 };
+	int err;
 
 	opts.read_file = repo_read;
 	opts.list_files = ci_checkout_list_files;
 	opts.lookup_var = env_lookup;
 	opts.cls = co;
-	return ci_config_load(out, co->rel, co->data, co->len, &opts, diags);
+	if (!co->data && (err = read_path(co->path, &co->data, &co->len)) < 0)
+		return err;
+	err = ci_config_load(out, co->rel, co->data, co->len, &opts, diags);
+	/* the model holds copies: don't keep megabytes of text while a
+	 * large plan is built (a second load reads the file again) */
+	free(co->data);
+	co->data = NULL;
+	co->len = 0;
+	return err;
 }
 
 const char *ci_checkout_root(const struct ci_checkout *co)
@@ -217,6 +228,7 @@ void ci_checkout_free(struct ci_checkout *co)
 		return;
 	free(co->root);
 	free(co->rel);
+	free(co->path);
 	free(co->data);
 	free(co);
 }

@@ -870,6 +870,7 @@ static bool seed_job(struct plan_priv *pv, const struct ci_plan *p,
 		included = only_ok && !except_hit;
 	}
 	ci_varlist_dispose(&pre_head);
+	ci_varlist_shrink(&s->yaml); /* every job's seed is kept until finalized */
 	if (s->when == CI_WHEN_NEVER)
 		included = false;
 	if (s->when != CI_WHEN_DELAYED)
@@ -954,6 +955,10 @@ static int finalize_job(struct plan_priv *pv, struct ci_plan *p,
 	}
 	if (j->resource_group)
 		pj->resource_group = expand_deep(j->resource_group, &ls, 0);
+	/* thousands of jobs keep these lists until the plan is written */
+	ci_varlist_shrink(&pj->head);
+	ci_varlist_shrink(&pj->yaml);
+	ci_varlist_shrink(&pj->tail);
 	return 0;
 }
 

@@ -161,6 +161,22 @@ void ci_varlist_dedup(struct ci_varlist *l)
 	reindex(l);
 }
 
+void ci_varlist_shrink(struct ci_varlist *l)
+{
+	if (!l)
+		return;
+	ci_hmap_clear(&l->idx);
+	memset(&l->idx, 0, sizeof(l->idx));
+	if (l->n == 0) {
+		free(l->v);
+		l->v = NULL;
+		l->cap = 0;
+	} else if (l->cap > l->n) {
+		l->v = xrealloc(l->v, l->n * sizeof(*l->v));
+		l->cap = l->n;
+	}
+}
+
 /* ---------- references ---------- */
 
 static bool name_start(char c)

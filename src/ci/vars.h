@@ -80,6 +80,11 @@ int ci_varlist_expand_items(const struct ci_varitem *const *items, size_t n,
  * item (what a consumer of the list sees). */
 void ci_varlist_dedup(struct ci_varlist *l);
 
+/* Releases the spare capacity and the key index of a list that is done
+ * growing (lookups then scan it; a later add rebuilds what it needs).
+ * For the many small per-job lists a plan keeps. Accepts NULL. */
+void ci_varlist_shrink(struct ci_varlist *l);
+
 /* ExpandVariables.expand: replaces $VAR, ${VAR} and %VAR% in s with the
  * values from l (undefined ones become ""; `$$` and `%%` stay). Used for
  * environment:name/url, tags, resource_group, rules:changes/exists paths.
