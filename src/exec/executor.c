@@ -493,6 +493,8 @@ static __attribute__((noreturn)) void supervise(struct child_plan *c)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;   /* SIG_IGN here would make waitpid() fail */
+	sigaction(SIGCHLD, &sa, NULL);
 	setpgid(0, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
@@ -1337,6 +1339,29 @@ static int resolve_user(struct exec_pool *p, const char *name, bool explicit)
 	return 0;
 }
 
+/* Removes what jobs of an earlier run left in builds_dir (a server killed
+ * while jobs ran): only entries named <digits> or <digits>.tmp. */
+static void purge_stale(const char *builds_dir)
+{
+	DIR *d = opendir(builds_dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t n = strspn(e->d_name, "0123456789");
+		char *path;
+
+		if (n == 0 || (e->d_name[n] && strcmp(e->d_name + n, ".tmp")))
+			continue;
+		path = xasprintf("%s/%s", builds_dir, e->d_name);
+		if (gitrepo_remove_tree(builds_dir, path) < 0)
+			log_warn("cannot remove a stale job directory: %s", error_msg());
+		free(path);
+	}
+	closedir(d);
+}
+
 static int mkdir_p(const char *path)
 {
 	char *s = xstrdup(path);
@@ -1404,6 +1429,7 @@ int exec_pool_start(struct exec_pool **out, const struct exec_pool_options *o)
 	}
 	if ((err = mkdir_p(p->builds_dir)) < 0)
 		goto done;
+	purge_stale(p->builds_dir);
 	if (geteuid() == 0) {
 		struct stat st;
 

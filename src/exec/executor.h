@@ -112,7 +112,9 @@ struct exec_pool_options {
 	size_t max_queued;         /* submit fails SO_EBUSY past it; 0 = 1000 */
 	/* Root of the checkouts (<builds_dir>/<job_id>, and a private
 	 * <builds_dir>/<job_id>.tmp for the scripts and HOME); created 0755 if
-	 * missing. Must be absolute. When the server runs as root, every
+	 * missing. Must be absolute. At start, entries named like these (left
+	 * by a server that was killed) are removed; keep nothing else there
+	 * with such names. When the server runs as root, every
 	 * directory above it must be traversable by run_as. */
 	const char *builds_dir;
 	/* When the server runs as root: the user jobs run as. NULL means

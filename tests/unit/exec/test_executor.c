@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "exec/executor.h"
@@ -933,4 +935,56 @@ Test(exec, unprivileged_user)
 	free(t);
 	free(secret);
 	free(secret_dir);
+}
+
+static void ignore_done(void *cls, int64_t id, const struct exec_result *r)
+{
+	(void)cls;
+	(void)id;
+	(void)r;
+}
+
+/* The server is killed with SIGKILL while a job runs: the supervisor sees
+ * its control socket close and kills the job; nothing survives. */
+Test(exec, server_killed_takes_the_job_down)
+{
+	struct exec_job_spec s = marked_spec(1);
+	pid_t server;
+	int st;
+
+	server = fork();
+	cr_assert_geq(server, 0);
+	if (server == 0) {
+		struct exec_pool_options o = {
+			.builds_dir = builds, .run_as = geteuid() == 0 ? "nobody" : NULL,
+			.kill_grace_ms = 300, .on_done = ignore_done,
+		};
+		struct exec_pool *p = NULL;
+
+		if (exec_pool_start(&p, &o) < 0 || exec_pool_submit(p, &s) < 0)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	wait_trace(1, "\nall-started\n");
+	usleep(200000);
+	cr_assert_geq(count_marked(), 5);
+	cr_assert_eq(kill(server, SIGKILL), 0);
+	cr_assert_eq(waitpid(server, &st, 0), server);
+	for (int i = 0; i < 500 && count_marked() > 0; i++)
+		usleep(10000);
+	cr_assert_eq(count_marked(), 0, "the job outlived the server");
+	/* the next start removes the killed job's checkout, nothing else */
+	{
+		char *dir = xasprintf("%s/1", builds), *other = xasprintf("%s/keep-me", builds);
+		struct stat sb;
+
+		cr_assert_eq(stat(dir, &sb), 0);
+		cr_assert_eq(mkdir(other, 0700), 0);
+		start_pool(1, 0);
+		cr_assert_neq(stat(dir, &sb), 0);
+		cr_assert_eq(stat(other, &sb), 0);
+		free(dir);
+		free(other);
+	}
 }
