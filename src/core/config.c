@@ -69,6 +69,9 @@ void config_init(struct config *cfg)
 	cfg->chat_delivery_max_response_bytes = 64 * KIB;
 	cfg->chat_delivery_url_lifetime_s = 1800;
 	cfg->chat_delivery_url_uses = 5;
+	cfg->jobs_concurrency = 4;
+	cfg->jobs_default_timeout_s = 3600;
+	cfg->jobs_trace_limit = 100 * MIB;
 }
 
 void config_dispose(struct config *cfg)
@@ -82,6 +85,8 @@ void config_dispose(struct config *cfg)
 	free(cfg->repos_dir);
 	free(cfg->git_http_backend);
 	free(cfg->log_level);
+	free(cfg->jobs_builds_dir);
+	free(cfg->jobs_run_as);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -300,6 +305,8 @@ enum key_target {
 	T_DELIVERY_CONCURRENCY, T_DELIVERY_MAX_ATTEMPTS, T_DELIVERY_BACKOFF_BASE,
 	T_DELIVERY_BACKOFF_MAX, T_DELIVERY_TIMEOUT, T_DELIVERY_MAX_RESPONSE, T_DELIVERY_URL_LIFETIME,
 	T_DELIVERY_URL_USES,
+	T_JOBS_CONCURRENCY, T_JOBS_BUILDS_DIR, T_JOBS_RUN_AS, T_JOBS_DEFAULT_TIMEOUT,
+	T_JOBS_TRACE_LIMIT,
 };
 
 struct key_def {
@@ -340,12 +347,17 @@ static const struct key_def keys[] = {
 	{ "chat.delivery", "response_url_lifetime", KEY_DURATION, T_DELIVERY_URL_LIFETIME, 1,
 	  DAY_S },
 	{ "chat.delivery", "response_url_uses", KEY_COUNT, T_DELIVERY_URL_USES, 1, 1000 },
+	{ "jobs", "concurrency", KEY_COUNT, T_JOBS_CONCURRENCY, 1, 1024 },
+	{ "jobs", "builds_dir", KEY_STRING, T_JOBS_BUILDS_DIR, 0, 0 },
+	{ "jobs", "run_as", KEY_STRING, T_JOBS_RUN_AS, 0, 0 },
+	{ "jobs", "default_timeout", KEY_DURATION, T_JOBS_DEFAULT_TIMEOUT, 1, 30.0 * DAY_S },
+	{ "jobs", "trace_limit", KEY_SIZE, T_JOBS_TRACE_LIMIT, 1024, (double)(16 * GIB) },
 };
 
 /* Sections, by their full dotted path: "chat.rate_limit" is the mapping
  * "rate_limit" inside "chat". */
 static const char *const sections[] = { "server", "store", "git", "auth", "log", "chat",
-					"chat.rate_limit", "chat.delivery" };
+					"chat.rate_limit", "chat.delivery", "jobs" };
 
 struct loader {
 	struct config *cfg;
@@ -568,6 +580,11 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 	case T_DELIVERY_MAX_RESPONSE: cfg->chat_delivery_max_response_bytes = (size_t)u; break;
 	case T_DELIVERY_URL_LIFETIME: cfg->chat_delivery_url_lifetime_s = (unsigned)d; break;
 	case T_DELIVERY_URL_USES: cfg->chat_delivery_url_uses = (unsigned)u; break;
+	case T_JOBS_CONCURRENCY: cfg->jobs_concurrency = (unsigned)u; break;
+	case T_JOBS_BUILDS_DIR: set_str(&cfg->jobs_builds_dir, text); break;
+	case T_JOBS_RUN_AS: set_str(&cfg->jobs_run_as, text); break;
+	case T_JOBS_DEFAULT_TIMEOUT: cfg->jobs_default_timeout_s = (unsigned)d; break;
+	case T_JOBS_TRACE_LIMIT: cfg->jobs_trace_limit = u; break;
 	}
 	err = 0;
 done:
@@ -948,6 +965,17 @@ int config_finish(struct config *cfg)
 		cfg->store_url = xasprintf("sqlite:%s/slashops.db", cfg->data_dir);
 	free(cfg->repos_dir);
 	cfg->repos_dir = xasprintf("%s/repositories", cfg->data_dir);
+	if (!cfg->jobs_builds_dir) {
+		/* Beside the data dir, never inside it: the data dir is 0700 and an
+		 * unprivileged job user must be able to enter its checkout. */
+		char *dd = xstrdup(cfg->data_dir);
+		size_t n = strlen(dd);
+
+		while (n > 1 && dd[n - 1] == '/')
+			dd[--n] = '\0';
+		cfg->jobs_builds_dir = xasprintf("%s.builds", dd);
+		free(dd);
+	}
 	if (!cfg->log_level || log_level_parse(cfg->log_level) < 0)
 		return error_set(SO_EINVALID, "log level \"%s\" must be one of debug, info, warn, error",
 				 cfg->log_level ? cfg->log_level : "");

@@ -58,6 +58,13 @@ struct config {
 	size_t chat_delivery_max_response_bytes;  /* max_response_bytes: 64 KiB read of an answer */
 	unsigned chat_delivery_url_lifetime_s;    /* response_url_lifetime: 1800 s (Mattermost's) */
 	unsigned chat_delivery_url_uses;          /* response_url_uses: 5 (Mattermost's) */
+	/* jobs: the built-in executor (exec/executor.h, pipeline/pipeline.h) */
+	unsigned jobs_concurrency;       /* concurrency: 4 jobs at once */
+	char *jobs_builds_dir;           /* builds_dir: "<data_dir>.builds" (outside the
+	                                    0700 data dir, so a job user can enter it) */
+	char *jobs_run_as;               /* run_as: NULL = the executor's default */
+	unsigned jobs_default_timeout_s; /* default_timeout: 3600 s */
+	uint64_t jobs_trace_limit;       /* trace_limit: 100 MiB */
 };
 
 void config_init(struct config *cfg);
