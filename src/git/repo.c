@@ -504,3 +504,88 @@ done:
 	gitrepo_strv_free(branches);
 	return err;
 }
+
+/* ---- gitrepo_list_files: every blob path of a commit's tree ---- */
+
+struct list_ctx {
+	char **v;
+	size_t n, cap;
+	size_t max;
+	bool too_many;
+};
+
+static int list_cb(const char *root, const git_tree_entry *entry, void *payload)
+{
+	struct list_ctx *c = payload;
+	git_object_t t = git_tree_entry_type(entry);
+
+	if (t != GIT_OBJECT_BLOB)
+		return 0; /* trees are walked into; submodules are not files */
+	if (c->n >= c->max) {
+		c->too_many = true;
+		return -1;
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	c->v[c->n++] = xasprintf("%s%s", root, git_tree_entry_name(entry));
+	return 0;
+}
+
+int gitrepo_list_files(const char *repos_dir, int64_t project_id, const char *sha, char ***out,
+		       size_t *n)
+{
+	git_repository *repo = NULL;
+	git_object *obj = NULL;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	struct list_ctx c = { NULL, 0, 0, GITREPO_LIST_FILES_MAX, false };
+	git_oid oid;
+	size_t shalen;
+	int rc, err;
+
+	*out = NULL;
+	*n = 0;
+	shalen = sha ? strlen(sha) : 0;
+	if (shalen < 4 || shalen > GIT_OID_HEXSZ || strspn(sha, "0123456789abcdefABCDEF") != shalen)
+		return error_set(SO_ENOTFOUND, "commit not found");
+	if ((err = open_repo(repos_dir, project_id, &repo)) < 0)
+		goto done;
+	if ((rc = git_oid_fromstrn(&oid, sha, shalen)) < 0 ||
+	    (rc = git_object_lookup_prefix(&obj, repo, &oid, shalen, GIT_OBJECT_ANY)) < 0 ||
+	    (rc = git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT)) < 0) {
+		err = rc == GIT_ENOTFOUND || rc == GIT_EAMBIGUOUS || rc == GIT_EINVALIDSPEC ||
+				      rc == GIT_EPEEL
+			      ? error_set(SO_ENOTFOUND, "commit %s not found", sha)
+			      : git_fail(rc, "cannot read commit");
+		goto done;
+	}
+	if ((rc = git_commit_tree(&tree, commit)) < 0) {
+		err = git_fail(rc, "cannot read tree");
+		goto done;
+	}
+	rc = git_tree_walk(tree, GIT_TREEWALK_PRE, list_cb, &c);
+	if (c.too_many) {
+		err = error_set(SO_ETOOBIG, "the commit has more than %zu files", c.max);
+		goto done;
+	}
+	if (rc < 0) {
+		err = git_fail(rc, "cannot read tree");
+		goto done;
+	}
+	*out = c.v;
+	*n = c.n;
+	c.v = NULL;
+	c.n = 0;
+	err = 0;
+done:
+	for (size_t i = 0; i < c.n; i++)
+		free(c.v[i]);
+	free(c.v);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	git_object_free(obj);
+	git_repository_free(repo);
+	return err;
+}

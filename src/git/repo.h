@@ -58,4 +58,12 @@ int gitrepo_pick_default_branch(const char *repos_dir, int64_t project_id, char 
  * Missing is not an error. */
 int gitrepo_remove_tree(const char *root, const char *path);
 
+/* Every file (blob) path of the tree at commit sha, relative to the root,
+ * in tree order (for include:local globs and rules:exists). *out is an
+ * array of *n strings, caller frees each and the array. SO_ENOTFOUND for an
+ * unknown commit, SO_ETOOBIG past GITREPO_LIST_FILES_MAX files. */
+#define GITREPO_LIST_FILES_MAX 200000
+int gitrepo_list_files(const char *repos_dir, int64_t project_id, const char *sha, char ***out,
+		       size_t *n);
+
 #endif
