@@ -609,13 +609,19 @@ static void policy_eval(struct plan_priv *pv, const struct ci_policy *p,
 /* ---------- variables ---------- */
 
 /* Helpers.merge_variables: the items of cur whose key is not in add, then
- * add. Appends to out. */
+ * add. Appends to out; items of cur that borrow (from the plan's globals)
+ * still borrow in out. */
 static void merge_into(struct ci_varlist *out, const struct ci_varlist *cur,
 	const struct ci_varlist *add)
 {
-	for (size_t i = 0; i < cur->n; i++)
-		if (!add || !ci_varlist_item(add, cur->v[i].key))
+	for (size_t i = 0; i < cur->n; i++) {
+		if (add && ci_varlist_item(add, cur->v[i].key))
+			continue;
+		if (cur->v[i].borrowed)
+			ci_varlist_add_borrowed(out, &cur->v[i]);
+		else
 			ci_varlist_add(out, cur->v[i].key, cur->v[i].value, cur->v[i].raw);
+	}
 	if (add)
 		ci_varlist_concat(out, add);
 }
@@ -657,21 +663,24 @@ static void add_job_predefined(struct ci_varlist *l, const struct ci_job *j,
 	char *slug = ci_slugify(j->name);
 	char num[32];
 
-	ci_varlist_add(l, "CI_JOB_NAME", j->name, false);
+	/* keys are constants and values the configuration's (which outlives
+	 * the plan): borrowed, not copied, as thousands of jobs keep them */
+	ci_varlist_add_static(l, "CI_JOB_NAME", j->name);
 	ci_varlist_add(l, "CI_JOB_NAME_SLUG", slug, false);
 	free(slug);
-	ci_varlist_add(l, "CI_JOB_STAGE", j->stage, false);
+	ci_varlist_add_static(l, "CI_JOB_STAGE", j->stage);
 	if (when == CI_WHEN_MANUAL || when == CI_WHEN_DELAYED)
-		ci_varlist_add(l, "CI_JOB_MANUAL", "true", false);
+		ci_varlist_add_static(l, "CI_JOB_MANUAL", "true");
 	if (ctx->source && strcmp(ctx->source, "trigger") == 0)
-		ci_varlist_add(l, "CI_PIPELINE_TRIGGERED", "true", false);
+		ci_varlist_add_static(l, "CI_PIPELINE_TRIGGERED", "true");
 	if (j->parallel.total > 0) {
 		snprintf(num, sizeof(num), "%d", j->parallel.index);
 		ci_varlist_add(l, "CI_NODE_INDEX", num, false);
+		snprintf(num, sizeof(num), "%d", j->parallel.total);
+		ci_varlist_add(l, "CI_NODE_TOTAL", num, false);
+	} else {
+		ci_varlist_add_static(l, "CI_NODE_TOTAL", "1");
 	}
-	snprintf(num, sizeof(num), "%d", j->parallel.total > 0 ?
-		j->parallel.total : 1);
-	ci_varlist_add(l, "CI_NODE_TOTAL", num, false);
 	if (env_name && *env_name) {
 		ci_varlist_add(l, "CI_ENVIRONMENT_NAME", env_name, false);
 		ci_varlist_add(l, "CI_ENVIRONMENT_ACTION", env_action, false);
@@ -734,6 +743,7 @@ void ci_plan_free(struct ci_plan *p)
 	ci_varlist_dispose(&p->persisted);
 	ci_varlist_dispose(&p->predefined);
 	ci_varlist_dispose(&p->post);
+	ci_varlist_dispose(&p->globals); /* after the jobs, which borrow from it */
 	free(p);
 }
 
@@ -806,7 +816,8 @@ static bool seed_job(struct plan_priv *pv, const struct ci_plan *p,
 		    (j->inherit.variables_mode == CI_INHERIT_LIST &&
 		     !strv_has(&j->inherit.variables_keys, it->key)))
 			continue;
-		ci_varlist_add(&inherited, it->key, it->value, it->raw);
+		/* p->globals lives as long as the plan: share, don't copy */
+		ci_varlist_add_borrowed(&inherited, it);
 	}
 	ci_varlist_add_yaml(&own, &j->parallel.matrix_vars);
 	ci_varlist_add_yaml(&own, &j->variables);
@@ -932,20 +943,21 @@ static int finalize_job(struct plan_priv *pv, struct ci_plan *p,
 			j->environment.deployment_tier : guess_tier(pv, pj->environment);
 		pj->environment_slug = ci_environment_slug(pj->environment);
 		if (*pj->environment) {
-			ci_varlist_add(&pj->head, "CI_ENVIRONMENT_NAME", pj->environment,
-				false);
-			ci_varlist_add(&pj->head, "CI_ENVIRONMENT_ACTION",
-				pj->environment_action, false);
-			ci_varlist_add(&pj->head, "CI_ENVIRONMENT_TIER",
-				pj->environment_tier, false);
+			/* borrowed: pj's own strings and the configuration's */
+			ci_varlist_add_static(&pj->head, "CI_ENVIRONMENT_NAME",
+				pj->environment);
+			ci_varlist_add_static(&pj->head, "CI_ENVIRONMENT_ACTION",
+				pj->environment_action);
+			ci_varlist_add_static(&pj->head, "CI_ENVIRONMENT_TIER",
+				pj->environment_tier);
 			if (pj->environment_url)
-				ci_varlist_add(&pj->head, "CI_ENVIRONMENT_URL",
-					pj->environment_url, false);
-			ci_varlist_add(&pj->tail, "CI_ENVIRONMENT_SLUG",
-				pj->environment_slug, false);
+				ci_varlist_add_static(&pj->head, "CI_ENVIRONMENT_URL",
+					pj->environment_url);
+			ci_varlist_add_static(&pj->tail, "CI_ENVIRONMENT_SLUG",
+				pj->environment_slug);
 			if (pj->environment_url)
-				ci_varlist_add(&pj->tail, "CI_ENVIRONMENT_URL",
-					pj->environment_url, false);
+				ci_varlist_add_static(&pj->tail, "CI_ENVIRONMENT_URL",
+					pj->environment_url);
 		}
 	}
 	if (j->tags.n) {
@@ -998,7 +1010,7 @@ int ci_plan_build(const struct ci_config *cfg,
 {
 	struct ci_plan *p = xcalloc(1, sizeof(*p));
 	struct plan_priv *pv = xcalloc(1, sizeof(*pv));
-	struct ci_varlist globals = CI_VARLIST_INIT, gyaml = CI_VARLIST_INIT;
+	struct ci_varlist *globals = NULL, gyaml = CI_VARLIST_INIT;
 	const struct ci_job **cand = NULL;
 	size_t n_cand = 0;
 	struct seed *seeds = NULL;
@@ -1016,6 +1028,7 @@ int ci_plan_build(const struct ci_config *cfg,
 	p->source = ctx->source ? ctx->source : "push";
 	p->ref = ctx->ref;
 	p->sha = ctx->sha;
+	globals = &p->globals;
 
 	/* shared variable layers */
 	ci_vars_persisted(&p->persisted, ctx, 0);
@@ -1051,14 +1064,14 @@ int ci_plan_build(const struct ci_config *cfg,
 			} else if (r->variables.n) {
 				struct ci_varlist rv;
 				yaml_list(&rv, &r->variables);
-				merge_into(&globals, &gyaml, &rv);
+				merge_into(globals, &gyaml, &rv);
 				ci_varlist_dispose(&rv);
 			}
 		}
-		if (!globals.n)
-			ci_varlist_concat(&globals, &gyaml);
+		if (!globals->n)
+			ci_varlist_concat(globals, &gyaml);
 		if (cfg->workflow.name) {
-			ls.l[2] = &globals;
+			ls.l[2] = globals;
 			p->name = expand_existing(cfg->workflow.name, layers_lookup, &ls);
 		}
 		ci_varlist_dispose(&pre0);
@@ -1078,7 +1091,7 @@ int ci_plan_build(const struct ci_config *cfg,
 	/* 3. seed */
 	seeds = xcalloc(n_cand ? n_cand : 1, sizeof(*seeds));
 	for (size_t i = 0; i < n_cand; i++) {
-		if (seed_job(pv, p, &globals, cand[i], &seeds[n_seeds])) {
+		if (seed_job(pv, p, globals, cand[i], &seeds[n_seeds])) {
 			ci_hmap_put(&kept, cand[i]->name, strlen(cand[i]->name),
 				&seeds[n_seeds]);
 			n_seeds++;
@@ -1178,7 +1191,6 @@ finish:
 	free(stage_map);
 	ci_hmap_clear(&kept);
 	buf_dispose(&needs_err);
-	ci_varlist_dispose(&globals);
 	ci_varlist_dispose(&gyaml);
 	priv_free(pv);
 	p->priv = NULL;

@@ -112,6 +112,9 @@ struct ci_plan {
 	struct ci_varlist persisted;   /* CI_PIPELINE_ID/URL */
 	struct ci_varlist predefined;  /* project + pipeline predefined */
 	struct ci_varlist post;        /* GITLAB_USER_*, pipeline vars, CHAT_* */
+	struct ci_varlist globals;     /* global YAML variables after
+	                                  workflow:rules; the jobs' yaml lists
+	                                  borrow their strings */
 	void *priv;
 };
 

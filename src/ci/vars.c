@@ -34,6 +34,8 @@ void ci_varlist_dispose(struct ci_varlist *l)
 	if (!l)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].borrowed)
+			continue;
 		free(l->v[i].key);
 		free(l->v[i].value);
 	}
@@ -67,6 +69,7 @@ static void push(struct ci_varlist *l, char *key, char *value, bool raw,
 	l->v[l->n].value = value;
 	l->v[l->n].raw = raw;
 	l->v[l->n].masked = masked;
+	l->v[l->n].borrowed = false;
 	l->n++;
 	/* small lists (most per-job ones) are searched linearly */
 	if (l->idx.cap)
@@ -85,6 +88,20 @@ void ci_varlist_add_masked(struct ci_varlist *l, const char *key,
 	const char *value)
 {
 	push(l, xstrdup(key), xstrdup(value ? value : ""), false, true);
+}
+
+void ci_varlist_add_borrowed(struct ci_varlist *l, const struct ci_varitem *it)
+{
+	push(l, it->key, it->value, it->raw, it->masked);
+	l->v[l->n - 1].borrowed = true;
+}
+
+void ci_varlist_add_static(struct ci_varlist *l, const char *key, const char *value)
+{
+	/* never written through: borrowed items are only read and skipped
+	 * when freeing */
+	push(l, (char *)key, (char *)(value ? value : ""), false, false);
+	l->v[l->n - 1].borrowed = true;
 }
 
 void ci_varlist_concat(struct ci_varlist *l, const struct ci_varlist *src)
@@ -151,7 +168,7 @@ void ci_varlist_dedup(struct ci_varlist *l)
 	for (size_t i = 0; i < l->n; i++) {
 		if (keep[i]) {
 			l->v[w++] = l->v[i];
-		} else {
+		} else if (!l->v[i].borrowed) {
 			free(l->v[i].key);
 			free(l->v[i].value);
 		}

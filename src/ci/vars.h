@@ -33,6 +33,8 @@ struct ci_varitem {
 	char *value;    /* owned, never NULL */
 	bool raw;       /* expand: false: sent with raw: true, not expanded */
 	bool masked;    /* never shown in plan output values */
+	bool borrowed;  /* key and value belong to a list that outlives this
+	                   one (ci_varlist_add_borrowed): not freed here */
 };
 
 struct ci_varlist {
@@ -54,6 +56,14 @@ void ci_varlist_add(struct ci_varlist *l, const char *key, const char *value,
 	bool raw);
 void ci_varlist_add_masked(struct ci_varlist *l, const char *key,
 	const char *value);
+/* Appends an item that shares its key and value strings (no copy);
+ * the list that owns them must outlive l. For the per-job lists of a
+ * plan, which would otherwise copy every global variable per job. */
+void ci_varlist_add_borrowed(struct ci_varlist *l, const struct ci_varitem *it);
+/* Appends key/value without copying them (a borrowed item): for string
+ * constants and strings that outlive l (the configuration's, the plan
+ * job's own). */
+void ci_varlist_add_static(struct ci_varlist *l, const char *key, const char *value);
 /* Appends every item of src, in order. */
 void ci_varlist_concat(struct ci_varlist *l, const struct ci_varlist *src);
 /* Appends YAML variables (struct ci_vars from config.h) in order. */

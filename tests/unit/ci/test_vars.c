@@ -4,6 +4,7 @@
  * variables of a pipeline.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,49 @@ Test(vars, last_definition_wins_and_duplicates_are_kept)
 	cr_expect_str_eq(ci_varlist_get(&l, "A"), "job");
 	ci_varlist_dispose(&l);
 	ci_varlist_dispose(NULL);
+}
+
+Test(vars, shrink_keeps_lookups_and_later_adds)
+{
+	struct ci_varlist l = CI_VARLIST_INIT;
+	char k[16];
+	for (int i = 0; i < 20; i++) {
+		snprintf(k, sizeof(k), "K%d", i);
+		ci_varlist_add(&l, k, k, false);
+	}
+	cr_assert_gt(l.idx.cap, 0, "a 20-item list is indexed");
+	ci_varlist_shrink(&l);
+	cr_expect_eq(l.idx.cap, 0);
+	cr_expect_eq(l.cap, 20);
+	cr_expect_str_eq(ci_varlist_get(&l, "K7"), "K7");
+	ci_varlist_add(&l, "K7", "again", false);
+	cr_expect_str_eq(ci_varlist_get(&l, "K7"), "again");
+	cr_expect_str_eq(ci_varlist_get(&l, "K19"), "K19");
+	ci_varlist_dispose(&l);
+	ci_varlist_shrink(NULL);
+}
+
+Test(vars, borrowed_items_share_strings_and_are_not_freed)
+{
+	struct ci_varlist owner = CI_VARLIST_INIT, job = CI_VARLIST_INIT, out;
+	ci_varlist_add(&owner, "G", "global", false);
+	ci_varlist_add(&owner, "R", "$G", true);
+	ci_varlist_add_borrowed(&job, &owner.v[0]);
+	ci_varlist_add_borrowed(&job, &owner.v[1]);
+	ci_varlist_add_static(&job, "CI_JOB_STAGE", "test");
+	ci_varlist_add(&job, "OWN", "$G-x", false);
+	cr_expect_eq(job.v[0].key, owner.v[0].key, "no copy");
+	cr_expect(job.v[1].raw && job.v[1].borrowed && !job.v[3].borrowed);
+	ci_varlist_init(&out);
+	cr_assert_eq(ci_varlist_expand(&job, &out), 0, "%s", error_msg());
+	cr_expect_str_eq(ci_varlist_get(&out, "OWN"), "global-x");
+	cr_expect_str_eq(ci_varlist_get(&out, "R"), "$G");
+	cr_expect_str_eq(ci_varlist_get(&out, "CI_JOB_STAGE"), "test");
+	ci_varlist_dedup(&job);
+	ci_varlist_dispose(&job);  /* must not free the owner's strings */
+	cr_expect_str_eq(owner.v[0].value, "global");
+	ci_varlist_dispose(&owner);
+	ci_varlist_dispose(&out);
 }
 
 static void expand(struct ci_varlist *in, struct ci_varlist *out)
