@@ -1482,10 +1482,15 @@ int exec_pool_submit(struct exec_pool *p, const struct exec_job_spec *s)
 	    !s->script || !s->script[0])
 		return error_set(SO_EINVALID, "a job needs an id, a repository, a commit sha, "
 				 "a trace path and a script");
-	for (size_t i = 0; i < s->n_vars; i++)
+	for (size_t i = 0; i < s->n_vars; i++) {
 		if (!valid_key(s->vars[i].key) || !s->vars[i].value)
 			return error_set(SO_EINVALID, "invalid variable name %s",
 					 s->vars[i].key ? s->vars[i].key : "(null)");
+		/* Linux refuses a longer environment string (MAX_ARG_STRLEN) */
+		if (strlen(s->vars[i].key) + strlen(s->vars[i].value) + 2 > EXEC_VAR_MAX)
+			return error_set(SO_ETOOBIG, "variable %s is longer than %d bytes",
+					 s->vars[i].key, EXEC_VAR_MAX);
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->id = s->job_id;
 	j->wake_fd = -1;

@@ -77,8 +77,11 @@ struct exec_result {
 
 /* One CI/CD variable. key must be a non-empty name without '=' (SO_EINVALID
  * otherwise); value may hold any bytes except NUL (newlines, quotes, $(),
- * backticks reach the job unchanged). Masked values are replaced by
- * "[MASKED]" in the job's output. */
+ * backticks reach the job unchanged). "KEY=VALUE" must fit in
+ * EXEC_VAR_MAX bytes, Linux's limit for one environment string
+ * (SO_ETOOBIG otherwise). Masked values are replaced by "[MASKED]" in the
+ * job's output. */
+#define EXEC_VAR_MAX 131072
 struct exec_var {
 	const char *key;
 	const char *value;
@@ -151,7 +154,8 @@ struct exec_pool;
 int exec_pool_start(struct exec_pool **out, const struct exec_pool_options *o);
 
 /* Queues a job (it starts at once when a slot is free). Copies the spec.
- * SO_EINVALID for a bad spec, SO_EEXISTS when job_id is queued or
+ * SO_EINVALID for a bad spec, SO_ETOOBIG for a variable over
+ * EXEC_VAR_MAX, SO_EEXISTS when job_id is queued or
  * running, SO_EBUSY when the queue is full, SO_ECONFLICT while stopping.
  * After 0, on_done() will be called exactly once for this job. */
 int exec_pool_submit(struct exec_pool *p, const struct exec_job_spec *spec);

@@ -567,8 +567,19 @@ Test(exec, variables_arrive_byte_exact_and_never_run)
 	s.vars = bad;
 	s.n_vars = 1;
 	cr_assert_eq(exec_pool_submit(pool, &s), SO_EINVALID);
-	s.vars = NULL;
-	s.n_vars = 0;
+	{
+		char *big = xmalloc(EXEC_VAR_MAX);
+
+		memset(big, 'x', EXEC_VAR_MAX - 1);
+		big[EXEC_VAR_MAX - 1] = '\0';
+		bad[0] = (struct exec_var){ "BIG", big, false };
+		cr_assert_eq(exec_pool_submit(pool, &s), SO_ETOOBIG);
+		big[EXEC_VAR_MAX - 6] = '\0';   /* "BIG=" + value + NUL fits */
+		cr_assert_eq(exec_pool_submit(pool, &s), 0, "%s", error_msg());
+		cr_assert_eq(wait_done(2, 60)->r.status, EXEC_SUCCESS, "%s", recs[2].message);
+		free(big);
+	}
+	s = spec(3, script);
 	s.sha = "main";
 	cr_assert_eq(exec_pool_submit(pool, &s), SO_EINVALID);
 	free(t);
