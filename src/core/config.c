@@ -469,11 +469,16 @@ static int range_check(struct loader *ld, const struct key_def *k, const char *w
 		       struct fy_node *v, double value, const char *unit)
 {
 	if (value < k->min || value > k->max) {
+		char lo[32], hi[32];
+
+		/* Whole bounds print as integers; fractional ones (0.001 s) as
+		 * they are. */
+		snprintf(lo, sizeof(lo), k->min == floor(k->min) ? "%.0f" : "%g", k->min);
+		snprintf(hi, sizeof(hi), k->max == floor(k->max) ? "%.0f" : "%g", k->max);
 		if (strcmp(unit, "bytes") == 0)
-			return fail_at(ld, v, NULL, "%s must be between %.0f and %.0f bytes", what,
-				       k->min, k->max);
-		return fail_at(ld, v, NULL, "%s must be between %.0f and %.0f%s", what, k->min,
-			       k->max, unit);
+			return fail_at(ld, v, NULL, "%s must be between %s and %s bytes", what, lo,
+				       hi);
+		return fail_at(ld, v, NULL, "%s must be between %s and %s%s", what, lo, hi, unit);
 	}
 	return 0;
 }

@@ -137,6 +137,14 @@ Test(config, example_file_matches_defaults)
 	cr_assert_eq(cfg.chat_rate_per_user_burst, def.chat_rate_per_user_burst);
 	cr_assert_eq(cfg.chat_rate_per_integration, def.chat_rate_per_integration);
 	cr_assert_eq(cfg.chat_rate_per_integration_burst, def.chat_rate_per_integration_burst);
+	cr_assert_eq(cfg.chat_delivery_concurrency, def.chat_delivery_concurrency);
+	cr_assert_eq(cfg.chat_delivery_max_attempts, def.chat_delivery_max_attempts);
+	cr_assert_float_eq(cfg.chat_delivery_backoff_base_s, def.chat_delivery_backoff_base_s, 1e-9);
+	cr_assert_float_eq(cfg.chat_delivery_backoff_max_s, def.chat_delivery_backoff_max_s, 1e-9);
+	cr_assert_float_eq(cfg.chat_delivery_timeout_s, def.chat_delivery_timeout_s, 1e-9);
+	cr_assert_eq(cfg.chat_delivery_max_response_bytes, def.chat_delivery_max_response_bytes);
+	cr_assert_eq(cfg.chat_delivery_url_lifetime_s, def.chat_delivery_url_lifetime_s);
+	cr_assert_eq(cfg.chat_delivery_url_uses, def.chat_delivery_url_uses);
 	cr_assert_null(cfg.external_url);
 	cr_assert_null(cfg.store_url);
 	cr_assert_null(cfg.git_http_backend);
@@ -227,6 +235,57 @@ Test(config, chat_rate_limits_nested_section)
 			  "1000000");
 	assert_load_error("chat:\n  rate_limit:\n    server:\n      listen: :80\n",
 			  "slashops.yml:3:5: unknown key \"server\" under \"chat.rate_limit\"");
+}
+
+Test(config, chat_delivery_section)
+{
+	cr_assert_eq(cfg.chat_delivery_concurrency, 16);
+	cr_assert_eq(cfg.chat_delivery_max_attempts, 100);
+	cr_assert_float_eq(cfg.chat_delivery_backoff_base_s, 1.0, 1e-9);
+	cr_assert_float_eq(cfg.chat_delivery_backoff_max_s, 60.0, 1e-9);
+	cr_assert_float_eq(cfg.chat_delivery_timeout_s, 10.0, 1e-9);
+	cr_assert_eq(cfg.chat_delivery_max_response_bytes, 64 * 1024);
+	cr_assert_eq(cfg.chat_delivery_url_lifetime_s, 1800);
+	cr_assert_eq(cfg.chat_delivery_url_uses, 5);
+	cr_assert_eq(load("chat:\n  delivery:\n    concurrency: 4\n    max_attempts: 7\n"
+			  "    backoff_base: 250ms\n    backoff_max: 2m\n    timeout: 2.5s\n"
+			  "    max_response_bytes: 8KiB\n    response_url_lifetime: 15m\n"
+			  "    response_url_uses: 3\n"),
+		     0, "%s", error_msg());
+	cr_assert_eq(cfg.chat_delivery_concurrency, 4);
+	cr_assert_eq(cfg.chat_delivery_max_attempts, 7);
+	cr_assert_float_eq(cfg.chat_delivery_backoff_base_s, 0.25, 1e-9);
+	cr_assert_float_eq(cfg.chat_delivery_backoff_max_s, 120.0, 1e-9);
+	cr_assert_float_eq(cfg.chat_delivery_timeout_s, 2.5, 1e-9);
+	cr_assert_eq(cfg.chat_delivery_max_response_bytes, 8 * 1024);
+	cr_assert_eq(cfg.chat_delivery_url_lifetime_s, 900);
+	cr_assert_eq(cfg.chat_delivery_url_uses, 3);
+	/* The rate limits beside it still load. */
+	cr_assert_eq(load("chat:\n  rate_limit:\n    per_user: 5\n  delivery:\n    concurrency: 2\n"),
+		     0, "%s", error_msg());
+	cr_assert_eq(cfg.chat_rate_per_user, 5);
+	cr_assert_eq(cfg.chat_delivery_concurrency, 2);
+	assert_load_error("chat:\n  delivery:\n    concurency: 4\n",
+			  "slashops.yml:3:5: unknown key \"concurency\" under \"chat.delivery\"");
+	assert_load_error("chat:\n  delivery:\n    concurrency: 0\n",
+			  "slashops.yml:3:18: chat.delivery.concurrency must be between 1 and 1024");
+	assert_load_error("chat:\n  delivery:\n    backoff_base: 0\n",
+			  "slashops.yml:3:19: chat.delivery.backoff_base must be between 0.001 and "
+			  "3600 seconds");
+	assert_load_error("chat:\n  delivery:\n    response_url_lifetime: 1.5s\n",
+			  "slashops.yml:3:28: chat.delivery.response_url_lifetime must be a whole "
+			  "number of seconds");
+	assert_load_error("chat:\n  delivery:\n    max_response_bytes: 10\n",
+			  "slashops.yml:3:25: chat.delivery.max_response_bytes must be between 1024 "
+			  "and 16777216 bytes");
+}
+
+Test(config, chat_delivery_backoff_max_not_below_base)
+{
+	cr_assert_eq(load("chat:\n  delivery:\n    backoff_base: 30s\n    backoff_max: 10s\n"), 0,
+		     "%s", error_msg());
+	cr_assert_eq(config_finish(&cfg), SO_EINVALID);
+	cr_assert_str_eq(error_msg(), "chat.delivery.backoff_max must not be less than backoff_base");
 }
 
 Test(config, sizes_and_durations_in_yaml)
