@@ -3,8 +3,9 @@
  *
  * Start-up order: configuration (defaults < file < environment < flags),
  * logging, libraries, the application context (data directory, secret
- * key, store with migrations), then the HTTP server with the route table
- * assembled from the parts. Signals: SIGTERM and SIGINT are blocked in
+ * key, store with migrations), the chat reply delivery worker (it sends
+ * replies left pending by the last run at once), then the HTTP server
+ * with the route table assembled from the parts. Signals: SIGTERM and SIGINT are blocked in
  * every thread and taken synchronously by the main thread with
  * sigwait(), so no handler runs in a random thread; then the HTTP server
  * drains in-flight requests and everything is closed in reverse order.
@@ -18,6 +19,7 @@
 #include "cli/cli.h"
 #include "api/api.h"
 #include "auth/auth.h"
+#include "chatops/delivery.h"
 #include "chatops/routes.h"
 #include "core/app.h"
 #include "core/config.h"
@@ -109,6 +111,7 @@ int cli_serve(int argc, char **argv)
 	struct config cfg;
 	struct app *app = NULL;
 	struct http_server *srv = NULL;
+	struct delivery_options dopts;
 	struct http_route *routes = NULL;
 	struct http_server_options hopts;
 	size_t nroutes = 0;
@@ -167,6 +170,13 @@ int cli_serve(int argc, char **argv)
 		log_error("cannot open data directory: %s", error_msg());
 		goto done;
 	}
+	/* The reply worker starts before the HTTP server, so replies left
+	 * pending by the last run go out at once. */
+	delivery_options_from_config(&dopts, &app->cfg);
+	if (delivery_start(&app->delivery, app, &dopts) < 0) {
+		log_error("cannot start reply delivery: %s", error_msg());
+		goto done;
+	}
 
 	routes = build_routes(&nroutes);
 	memset(&hopts, 0, sizeof(hopts));
@@ -208,6 +218,10 @@ int cli_serve(int argc, char **argv)
 	status = 0;
 done:
 	http_server_stop(srv);
+	if (app) {
+		delivery_stop(app->delivery);
+		app->delivery = NULL;
+	}
 	free(routes);
 	app_close(app);
 	config_dispose(&cfg);
