@@ -1376,11 +1376,109 @@ json_t *ci_plan_to_json(const struct ci_plan *p)
 	return o;
 }
 
+/* A JSON string as jansson's compact dump writes it (UTF-8 kept, `"`,
+ * `\\` and control characters escaped); bytes that are not UTF-8 become
+ * U+FFFD, where jansson would refuse the whole string. */
+static void json_str_to_buf(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+
+	buf_putc(b, '"');
+	while (*p) {
+		const unsigned char *run = p;
+
+		/* the common case: a run of printable ASCII */
+		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			buf_append(b, run, (size_t)(p - run));
+		if (!*p)
+			break;
+		if (*p < 0x80) {
+			char esc[7] = { '\\', 0, 0, 0, 0, 0, 0 };
+			switch (*p) {
+			case '"': esc[1] = '"'; break;
+			case '\\': esc[1] = '\\'; break;
+			case '\b': esc[1] = 'b'; break;
+			case '\f': esc[1] = 'f'; break;
+			case '\n': esc[1] = 'n'; break;
+			case '\r': esc[1] = 'r'; break;
+			case '\t': esc[1] = 't'; break;
+			default:
+				esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+				esc[4] = hex[*p >> 4]; esc[5] = hex[*p & 15];
+			}
+			buf_append(b, esc, esc[1] == 'u' ? 6 : 2);
+			p++;
+			continue;
+		}
+		/* a multi-byte sequence: copied when well-formed */
+		size_t n = (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 :
+			(*p & 0xF8) == 0xF0 ? 4 : 0;
+		bool ok = n > 0;
+		uint32_t cp = n == 2 ? (*p & 0x1Fu) : n == 3 ? (*p & 0x0Fu) : (*p & 0x07u);
+		for (size_t k = 1; ok && k < n; k++) {
+			ok = (p[k] & 0xC0) == 0x80;
+			cp = (cp << 6) | (p[k] & 0x3Fu);
+		}
+		if (ok)
+			ok = !(n == 2 && cp < 0x80) && !(n == 3 && cp < 0x800) &&
+				!(n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) &&
+				!(cp >= 0xD800 && cp <= 0xDFFF);
+		if (ok) {
+			buf_append(b, p, n);
+			p += n;
+		} else {
+			buf_puts(b, "\xef\xbf\xbd");
+			p++;
+		}
+	}
+	buf_putc(b, '"');
+}
+
+/* The "variables" member of a job, appended as JSON text: the same bytes
+ * job_json's array dumps to, without a JSON object per variable. */
+static void variables_to_buf(const struct ci_plan *p, const struct ci_plan_job *j,
+	struct buf *b)
+{
+	struct ci_varlist vars;
+
+	if (ci_plan_job_variables(p, j, &vars) < 0) {
+		buf_puts(b, ",\"variables_error\":");
+		json_str_to_buf(b, error_msg());
+		buf_puts(b, ",\"variables\":[]");
+		ci_varlist_dispose(&vars);
+		return;
+	}
+	buf_puts(b, ",\"variables\":[");
+	for (size_t i = 0; i < vars.n; i++) {
+		buf_puts(b, i ? ",{\"key\":" : "{\"key\":");
+		json_str_to_buf(b, vars.v[i].key);
+		buf_puts(b, ",\"value\":");
+		json_str_to_buf(b, vars.v[i].masked ? "[MASKED]" : vars.v[i].value);
+		if (vars.v[i].raw)
+			buf_puts(b, ",\"raw\":true");
+		if (vars.v[i].masked)
+			buf_puts(b, ",\"masked\":true");
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+	ci_varlist_dispose(&vars);
+}
+
+/* json_dump_callback into a struct buf (no cap: the plan is ours) */
+static int dump_to_buf(const char *data, size_t n, void *cls)
+{
+	return buf_append(cls, data, n) < 0 ? -1 : 0;
+}
+
 int ci_plan_write_json(const struct ci_plan *p, FILE *f, unsigned flags)
 {
 	json_t *h = head_json(p);
 	char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	size_t hl = strlen(hs);
+	struct buf jb = BUF_INIT(0);
 	int err = 0;
 
 	json_decref(h);
@@ -1388,14 +1486,27 @@ int ci_plan_write_json(const struct ci_plan *p, FILE *f, unsigned flags)
 	if (fwrite(hs, 1, hl - 1, f) != hl - 1 || fputs(",\"jobs\":[", f) < 0)
 		err = SO_EFAIL;
 	free(hs);
+	/* each job is dumped into one buffer and written at once: jansson's
+	 * dumpf writes token by token, which costs more than building it */
 	for (size_t i = 0; i < p->n_jobs && !err; i++) {
-		json_t *j = job_json(p, &p->jobs[i],
-			!(flags & CI_PLAN_JSON_NO_VARIABLES));
-		if ((i && fputc(',', f) == EOF) ||
-		    json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0)
+		json_t *j = job_json(p, &p->jobs[i], false);
+		jb.len = 0;
+		if ((i && buf_putc(&jb, ',') < 0) ||
+		    json_dump_callback(j, dump_to_buf, &jb,
+			    JSON_COMPACT | JSON_PRESERVE_ORDER) < 0) {
+			err = SO_EFAIL;
+		} else if (!(flags & CI_PLAN_JSON_NO_VARIABLES)) {
+			/* variables, most of the bytes, are written directly:
+			 * "{...}" -> "{...,"variables":[...]}" */
+			jb.len--;
+			variables_to_buf(p, &p->jobs[i], &jb);
+			buf_putc(&jb, '}');
+		}
+		if (!err && fwrite(jb.data, 1, jb.len, f) != jb.len)
 			err = SO_EFAIL;
 		json_decref(j);
 	}
+	buf_dispose(&jb);
 	if (!err && fputs("]}\n", f) < 0)
 		err = SO_EFAIL;
 	if (err)

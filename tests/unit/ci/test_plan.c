@@ -315,3 +315,70 @@ Test(plan, ten_thousand_jobs_are_linear, .timeout = 20)
 	ci_config_free(cfg);
 	buf_dispose(&y);
 }
+
+/* ci_plan_write_json writes variables without jansson: its bytes must be
+ * exactly jansson's compact dump of ci_plan_to_json, escapes included,
+ * and a value that is not UTF-8 still gives valid JSON (U+FFFD). */
+Test(plan, streamed_json_is_the_jansson_dump)
+{
+	const char *yml = "variables:\n  Q: \"say \\\"hi\\\" \\\\ back\\tslash\"\n"
+		"  U: \"caf\\u00e9 \\u2028 \\U0001F600 \\x7f \\x01 \\x1f /\"\n"
+		"  R:\n    value: \"$Q raw\"\n    expand: false\n"
+		"job:\n  script: [echo]\n  environment: review/x\n"
+		"  variables:\n    NL: \"a\\nb\\rc\\bd\\fe\"\n";
+	struct ci_config *cfg = NULL;
+	struct ci_plan *plan = NULL;
+	struct ci_pipeline_context ctx = { 0 };
+	struct ci_varlist pv = CI_VARLIST_INIT;
+	char *text = NULL, *want;
+	size_t len = 0;
+	FILE *f;
+	json_t *all, *parsed;
+
+	cr_assert_eq(ci_config_load(&cfg, ".gitlab-ci.yml", yml, strlen(yml), NULL,
+		NULL), 0, "%s", error_msg());
+	ctx.source = "chat";
+	ctx.ref = "main";
+	ctx.sha = "abc";
+	ctx.chat.input = "x \"y\" \\ z\n\xc3\xa9";
+	ctx.chat.channel = "C1";
+	ci_varlist_add_masked(&pv, "SECRET", "hidden");
+	ctx.variables = &pv;
+	cr_assert_eq(ci_plan_build(cfg, &ctx, "job", &plan), 0, "%s", error_msg());
+	cr_assert_eq(plan->status, CI_PLAN_CREATED);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(ci_plan_write_json(plan, f, 0), 0);
+	fclose(f);
+	all = ci_plan_to_json(plan);
+	want = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	cr_assert_not_null(want);
+	cr_expect_eq(len, strlen(want) + 1);
+	{
+		size_t d = 0;
+		while (want[d] && text[d] == want[d])
+			d++;
+		cr_expect(want[d] == '\0', "differs at %zu:\n got %.60s\nwant %.60s", d,
+			text + (d > 20 ? d - 20 : 0), want + (d > 20 ? d - 20 : 0));
+	}
+	cr_expect(strstr(text, "\"key\":\"SECRET\",\"value\":\"[MASKED]\",\"masked\":true"));
+	free(text);
+	free(want);
+	json_decref(all);
+	ci_plan_free(plan);
+
+	/* not UTF-8: jansson would drop the value; the stream stays JSON */
+	ctx.chat.input = "bad \xff\xc3 end";
+	cr_assert_eq(ci_plan_build(cfg, &ctx, "job", &plan), 0);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	cr_assert_eq(ci_plan_write_json(plan, f, 0), 0);
+	fclose(f);
+	parsed = json_loads(text, 0, NULL);
+	cr_assert_not_null(parsed, "not JSON: %s", text);
+	cr_expect(strstr(text, "\"value\":\"bad \xef\xbf\xbd\xef\xbf\xbd end\""), "%s", text);
+	json_decref(parsed);
+	free(text);
+	ci_plan_free(plan);
+	ci_config_free(cfg);
+	ci_varlist_dispose(&pv);
+}
