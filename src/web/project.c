@@ -17,6 +17,7 @@
  */
 #include "web/html.h"
 #include "web/web.h"
+#include "web/jobs.h"
 #include "auth/auth.h"
 #include "core/app.h"
 #include "core/validate.h"
@@ -114,11 +115,15 @@ static int overview(struct app *app, struct http_request *req, const struct auth
 		    const struct store_project *p, int level, const char *rest)
 {
 	(void)rest;
+	if (strcmp(http_request_method(req), "GET") != 0)
+		return HTTP_NEXT;
 	return render_overview(app, req, id, p, level);
 }
 
 static const struct project_page project_pages[] = {
 	{ "", overview },
+	{ "jobs", web_project_jobs },           /* jobs.h (issue 5) */
+	{ "pipelines", web_project_pipelines },
 };
 
 static int project_dispatch(struct http_request *req, void *ctx)
@@ -201,6 +206,7 @@ done:
 
 const struct http_route web_project_routes[] = {
 	{ "GET", "/*path", project_dispatch, 0 },
+	{ "POST", "/*path", project_dispatch, 0 }, /* the pages' forms (jobs.c) */
 };
 const size_t web_project_routes_count =
 	sizeof(web_project_routes) / sizeof(web_project_routes[0]);

@@ -8,6 +8,7 @@
  */
 #include "web/web.h"
 #include "web/html.h"
+#include "web/jobs.h"
 #include "web/pages.h"
 #include "web/chat_pages.h"
 #include "auth/auth.h"
@@ -29,6 +30,8 @@ const struct http_route web_routes[] = {
 	{ "POST", "/users/sign_in", web_signin, 0 },
 	{ "POST", "/users/sign_out", web_signout, 0 },
 	{ "GET", "/assets/app.css", assets_css, 0 },
+	{ "GET", "/assets/job.css", web_assets_job_css, 0 },   /* jobs.h (issue 5) */
+	{ "GET", "/assets/job.js", web_assets_job_js, 0 },
 	/* issue 3: chat account linking and integration settings (chat_pages.h) */
 	{ "GET", "/-/profile/chat_names/new", web_chat_name_new, 0 },
 	{ "POST", "/-/profile/chat_names/deny", web_chat_name_deny, 0 },
@@ -49,11 +52,11 @@ const size_t web_routes_count = sizeof(web_routes) / sizeof(web_routes[0]);
 /* The http layer already sends nosniff and X-Frame-Options: DENY with
  * every HTML answer; pages replace its general CSP with this stricter one
  * (no script, no inline style). */
-static int security_headers(struct http_request *req)
+static int security_headers(struct http_request *req, const char *csp)
 {
 	int err;
 
-	if ((err = http_add_header(req, "Content-Security-Policy", WEB_CSP)) < 0 ||
+	if ((err = http_add_header(req, "Content-Security-Policy", csp)) < 0 ||
 	    (err = http_add_header(req, "Referrer-Policy", "strict-origin-when-cross-origin")) < 0)
 		return err;
 	return http_add_header(req, "Cache-Control", "no-store");
@@ -62,11 +65,17 @@ static int security_headers(struct http_request *req)
 int web_render_page(struct http_request *req, unsigned status, const char *title,
 		    const char *body_html, const struct auth_identity *id)
 {
+	return web_render_page_csp(req, status, title, body_html, id, WEB_CSP);
+}
+
+int web_render_page_csp(struct http_request *req, unsigned status, const char *title,
+			const char *body_html, const struct auth_identity *id, const char *csp)
+{
 	struct buf page = BUF_INIT(WEB_PAGE_MAX);
 	int err;
 
 	if ((err = html_page(&page, title, body_html, id)) < 0 ||
-	    (err = security_headers(req)) < 0)
+	    (err = security_headers(req, csp)) < 0)
 		goto done;
 	err = http_respond_html(req, status, buf_cstr(&page), page.len);
 done:

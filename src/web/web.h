@@ -45,6 +45,10 @@ int web_require_session(struct app *app, struct http_request *req, struct auth_i
 int web_render_page(struct http_request *req, unsigned status, const char *title,
 		    const char *body_html, const struct auth_identity *id);
 
+/* web_render_page with its own Content-Security-Policy (csp: a complete
+ * policy, e.g. the job page's, which allows script-src 'self'). */
+int web_render_page_csp(struct http_request *req, unsigned status, const char *title,
+			const char *body_html, const struct auth_identity *id, const char *csp);
 /* Answers 422 "The change you requested was rejected." (a bad or missing
  * authenticity_token), as GitLab does. */
 int web_render_rejected(struct http_request *req, const struct auth_identity *id);
