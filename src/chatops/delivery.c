@@ -582,42 +582,61 @@ static double fill(struct delivery *d)
 	struct store_outbox **rows = NULL;
 	double now_ms = clock_mono_ms(), poll_ms = d->o.poll_s * 1000.0, next;
 	int64_t now_s = clock_unix(), next_due = 0;
-	size_t limit, n = 0;
+	size_t limit, n = 0, skipped;
 	bool progress = false;
 	int err;
 
-	/* Rows in flight and rows waiting out a backoff come back too. */
+	/* Rows in flight and rows waiting out a backoff come back too. When
+	 * skipped rows (in flight, held, or queued behind their URL) fill the
+	 * whole window while slots are free, the window grows, so one URL's
+	 * backlog never hides other replies. */
 	limit = (size_t)d->o.concurrency + d->nholds;
-	if ((err = store_outbox_due(d->app->store, now_s, limit, &rows)) < 0) {
-		log_event(LOG_ERROR, "cannot read the reply outbox",
-			  json_pack("{s:s}", "error", error_msg()));
-		return now_ms + poll_ms;
-	}
-	for (n = 0; rows[n]; n++) {
-		struct store_outbox *row = rows[n];
-		struct hold *h;
-
-		if (d->inflight >= d->o.concurrency || in_flight_id(d, row->id))
-			continue;
-		if ((h = hold_find(d, row->id))) {
-			if (h->due_ms > now_ms)
-				continue;
-			hold_remove(d, row->id);
+	for (;;) {
+		if ((err = store_outbox_due(d->app->store, now_s, limit, &rows)) < 0) {
+			log_event(LOG_ERROR, "cannot read the reply outbox",
+				  json_pack("{s:s}", "error", error_msg()));
+			return now_ms + poll_ms;
 		}
-		if (url_busy(d, row->url, row->id))
-			continue;
-		progress = true;
-		if (check_give_up(d, row, now_s))
-			continue;
-		rows[n] = NULL; /* stolen below; the list is freed by hand */
-		if (start_post(d, row) < 0)
-			log_event(LOG_ERROR, "cannot send a reply",
-				  json_pack("{s:I, s:s}", "outbox_id", (json_int_t)row->id, "error",
-					    error_msg()));
+		skipped = 0;
+		for (n = 0; rows[n]; n++) {
+			struct store_outbox *row = rows[n];
+			struct hold *h;
+
+			if (d->inflight >= d->o.concurrency)
+				continue;
+			if (in_flight_id(d, row->id)) {
+				skipped++;
+				continue;
+			}
+			if ((h = hold_find(d, row->id))) {
+				if (h->due_ms > now_ms) {
+					skipped++;
+					continue;
+				}
+				hold_remove(d, row->id);
+			}
+			if (url_busy(d, row->url, row->id)) {
+				skipped++;
+				continue;
+			}
+			progress = true;
+			if (check_give_up(d, row, now_s))
+				continue;
+			rows[n] = NULL; /* stolen below; the list is freed by hand */
+			if (start_post(d, row) < 0)
+				log_event(LOG_ERROR, "cannot send a reply",
+					  json_pack("{s:I, s:s}", "outbox_id", (json_int_t)row->id,
+						    "error", error_msg()));
+		}
+		for (size_t i = 0; i < n; i++)
+			store_outbox_free(rows[i]);
+		free(rows);
+		rows = NULL;
+		if (n < limit || d->inflight >= d->o.concurrency || skipped == 0 ||
+		    limit >= 16384)
+			break;
+		limit *= 4;
 	}
-	for (size_t i = 0; i < n; i++)
-		store_outbox_free(rows[i]);
-	free(rows);
 	/* A hold past its time has done its job (its row was due above, or
 	 * was settled elsewhere); dropping it keeps the loop from spinning. */
 	for (size_t i = 0; i < d->nholds;) {

@@ -46,6 +46,7 @@ struct receiver {
 	unsigned status;       /* afterwards (default 200) */
 	const char *answer;    /* body of the answer; NULL: "ok" */
 	int delay_ms;          /* before answering */
+	long fail_id;          /* this hook id always answers 503 (0: none) */
 	unsigned requests;
 	unsigned ok;           /* 2xx answers */
 	unsigned per_id[MAX_IDS]; /* 2xx answers per numeric hook id */
@@ -79,7 +80,9 @@ static int hook_handler(struct http_request *req, void *cls)
 	ac = http_request_header(req, "Accept");
 	snprintf(r->content_type, sizeof(r->content_type), "%s", ct ? ct : "");
 	snprintf(r->accept, sizeof(r->accept), "%s", ac ? ac : "");
-	if (r->fail_remaining > 0) {
+	if (r->fail_id && n == r->fail_id) {
+		status = 503;
+	} else if (r->fail_remaining > 0) {
 		r->fail_remaining--;
 		status = r->fail_status;
 	} else {
@@ -785,6 +788,36 @@ Test(delivery, stop_waits_for_posts_in_flight)
 }
 
 /* ------------------------------------------------------------ load, latency */
+
+Test(delivery, one_refusing_url_does_not_hold_up_others)
+{
+	struct app *a = app_new();
+	struct delivery *d = NULL;
+	struct delivery_options o = fast_options();
+	char *url;
+
+	receiver_start(0);
+	R.fail_id = 50;
+	o.concurrency = 2;
+	o.backoff_base_s = 0.5;
+	o.backoff_max_s = 2;
+	url = hook_url(R.port, 50);
+	for (int i = 0; i < 5; i++) /* a backlog of five replies to one refusing URL */
+		cr_assert_eq(delivery_enqueue_response(a, NULL, url, "{}", 500 + i, 1, 0), 0);
+	free(url);
+	for (int i = 0; i < 3; i++) {
+		url = hook_url(R.port, 60 + i);
+		cr_assert_eq(delivery_enqueue_response(a, NULL, url, "{}", 600 + i, 1, 0), 0);
+		free(url);
+	}
+	cr_assert_eq(delivery_start(&d, a, &o), 0, "%s", error_msg());
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(wait_settled(a, 600 + i, 2000), STORE_OUTBOX_DELIVERED, "reply %d", i);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(state_of(a, 500 + i), STORE_OUTBOX_PENDING);
+	delivery_stop(d);
+	app_free(a);
+}
 
 Test(delivery, many_rows_once_each_within_concurrency)
 {
