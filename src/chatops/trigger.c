@@ -15,6 +15,7 @@
  */
 #include "chatops/trigger.h"
 #include "chatops/ratelimit.h"
+#include "chatops/run.h"
 
 #include "api/api.h"
 #include "auth/auth.h"
@@ -56,7 +57,7 @@ static const struct chatops_command_def commands[CHAT_CMD__COUNT] = {
 	[CHAT_CMD_ISSUE_CLOSE] = { CHAT_CMD_ISSUE_CLOSE, AUTH_ACCESS_REPORTER, true, NULL },
 	[CHAT_CMD_ISSUE_COMMENT] = { CHAT_CMD_ISSUE_COMMENT, AUTH_ACCESS_GUEST, true, NULL },
 	[CHAT_CMD_DEPLOY] = { CHAT_CMD_DEPLOY, AUTH_ACCESS_DEVELOPER, true, NULL },
-	[CHAT_CMD_RUN] = { CHAT_CMD_RUN, AUTH_ACCESS_DEVELOPER, true, NULL },
+	[CHAT_CMD_RUN] = { CHAT_CMD_RUN, AUTH_ACCESS_DEVELOPER, true, chatops_run },
 	[CHAT_CMD_INCIDENT_DECLARE] = { CHAT_CMD_INCIDENT_DECLARE, AUTH_ACCESS_NONE, true, NULL },
 };
 

@@ -20,6 +20,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "chatops/delivery.h"
+#include "pipeline/pipeline.h"
 #include "chatops/routes.h"
 #include "core/app.h"
 #include "core/config.h"
@@ -202,6 +203,12 @@ int cli_serve(int argc, char **argv)
 		app->cfg.external_url = xasprintf("http://%s%s%s:%u", v6 ? "[" : "", a,
 						  v6 ? "]" : "", (unsigned)http_server_port(srv));
 	}
+	/* Jobs start after the external URL is final (job URLs, replies). A
+	 * `run` arriving before this line answers that it is unavailable. */
+	if (pipeline_service_start(&app->pipelines, app, app->delivery) < 0) {
+		log_error("cannot start the job scheduler: %s", error_msg());
+		goto done;
+	}
 	log_event(LOG_INFO, "listening",
 		  json_pack("{s:s, s:i, s:s, s:s}", "addr", app->cfg.listen_addr, "port",
 			    (int)http_server_port(srv), "url", app->cfg.external_url, "data_dir",
@@ -219,6 +226,8 @@ int cli_serve(int argc, char **argv)
 done:
 	http_server_stop(srv);
 	if (app) {
+		pipeline_service_stop(app->pipelines);
+		app->pipelines = NULL;
 		delivery_stop(app->delivery);
 		app->delivery = NULL;
 	}
