@@ -10,12 +10,23 @@
  *   admin token create USER --name NAME [--scope S]... [--expires-at YYYY-MM-DD]
  *   admin token list USER
  *   admin token revoke ID
+ *   admin integration set PROJECT --token-stdin [--inactive]
+ *   admin chat link USER --team-id T --team-domain D --chat-id U --chat-name N
  *
  * Every subcommand also takes --config FILE and --data-dir DIR. A password
  * is read from stdin with --password-stdin, or generated and printed once.
  * A token is printed once; only its hash is stored.
+ *
+ * `integration set` and `chat link` are for bootstrap and recovery (the
+ * demo in scripts/run.sh, a benchmark, a locked-out admin): they do what
+ * the integrations API (PUT .../integrations/mattermost-slash-commands)
+ * and the browser's "connect your chat account" flow do, without a
+ * running server. The integration token is read from stdin and stored
+ * only as auth_token_hash(); a changed token clears the recorded team, as
+ * the API does.
  */
 #include "cli/cli.h"
+#include "api/integrations.h"
 #include "auth/auth.h"
 #include "core/accounts.h"
 #include "core/app.h"
@@ -24,6 +35,7 @@
 #include "util/error.h"
 
 #include <getopt.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +46,15 @@ struct admin_opts {
 	const char *email;
 	const char *name;
 	const char *expires_at;
+	const char *team_id;
+	const char *team_domain;
+	const char *chat_id;
+	const char *chat_name;
 	struct buf scopes;
 	bool admin;
 	bool password_stdin;
+	bool token_stdin;
+	bool inactive;
 };
 
 static void admin_usage(FILE *f)
@@ -48,6 +66,8 @@ static void admin_usage(FILE *f)
 	      "       slashops admin token create USER --name NAME [--scope S]... [--expires-at DATE]\n"
 	      "       slashops admin token list USER\n"
 	      "       slashops admin token revoke ID\n"
+	      "       slashops admin integration set PROJECT --token-stdin [--inactive]\n"
+	      "       slashops admin chat link USER --team-id T --team-domain D --chat-id U --chat-name N\n"
 	      "options for all: --config FILE, --data-dir DIR\n",
 	      f);
 }
@@ -290,6 +310,99 @@ static int token_revoke(struct app *app, const char *id_text)
 	return 0;
 }
 
+static int find_project(struct app *app, const char *ref, struct store_project **out)
+{
+	char *end;
+	long long id = strtoll(ref, &end, 10);
+	int rc;
+
+	if (*ref && *end == '\0' && id > 0)
+		rc = store_project_get(app->store, id, out);
+	else
+		rc = store_project_get_by_path(app->store, ref, out);
+	if (rc < 0) {
+		fprintf(stderr, "slashops: project \"%s\" not found\n", ref);
+		return 1;
+	}
+	return 0;
+}
+
+/* The Mattermost slash commands integration of a project: token (from
+ * stdin) and active, as PUT .../integrations/mattermost-slash-commands. */
+static int integration_set(struct app *app, const struct admin_opts *o, const char *ref)
+{
+	struct store_project *p = NULL;
+	struct store_integration *old = NULL;
+	char *token = NULL, *hash = NULL;
+	bool changed;
+	int64_t id = 0;
+	int rc, status = 1;
+
+	if (!o->token_stdin) {
+		fprintf(stderr, "slashops: integration set needs --token-stdin\n");
+		return 2;
+	}
+	if (find_project(app, ref, &p) != 0)
+		return 1;
+	if (!(token = read_password_line()) || !*token) {
+		fprintf(stderr, "slashops: no token on stdin\n");
+		goto done;
+	}
+	rc = store_integration_get(app->store, p->id, API_MATTERMOST_SLASH_COMMANDS, &old);
+	if (rc < 0 && rc != SO_ENOTFOUND) {
+		fprintf(stderr, "slashops: %s\n", error_msg());
+		goto done;
+	}
+	hash = auth_token_hash(app, token);
+	changed = !old || !old->token_hash || strlen(old->token_hash) != strlen(hash) ||
+		  sodium_memcmp(old->token_hash, hash, strlen(hash)) != 0;
+	if (store_integration_upsert(app->store, p->id, API_MATTERMOST_SLASH_COMMANDS, hash,
+				     !o->inactive, changed, &id) < 0) {
+		fprintf(stderr, "slashops: %s\n", error_msg());
+		goto done;
+	}
+	printf("Mattermost slash commands integration of %s set (%s)\n", p->path_with_namespace,
+	       o->inactive ? "inactive" : "active");
+	status = 0;
+done:
+	if (token) {
+		sodium_memzero(token, strlen(token));
+		free(token);
+	}
+	free(hash);
+	store_integration_free(old);
+	store_project_free(p);
+	return status;
+}
+
+/* Links a chat account to a user, as the browser's authorize step does. */
+static int chat_link(struct app *app, const struct admin_opts *o, const char *login)
+{
+	struct store_user *u = NULL;
+	int64_t id = 0;
+	int status = 1;
+
+	if (!o->team_id || !o->team_domain || !o->chat_id || !o->chat_name ||
+	    !*o->team_id || !*o->chat_id) {
+		fprintf(stderr, "slashops: chat link needs --team-id, --team-domain, --chat-id "
+				"and --chat-name\n");
+		return 2;
+	}
+	if (find_user(app, login, &u) != 0)
+		return 1;
+	if (store_chat_name_create(app->store, u->id, o->team_id, o->team_domain, o->chat_id,
+				   o->chat_name, &id) < 0) {
+		fprintf(stderr, "slashops: %s\n", error_msg());
+		goto done;
+	}
+	printf("chat account %s (%s in team %s) linked to %s\n", o->chat_name, o->chat_id,
+	       o->team_domain, u->username);
+	status = 0;
+done:
+	store_user_free(u);
+	return status;
+}
+
 int cli_admin(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -301,6 +414,12 @@ int cli_admin(int argc, char **argv)
 		{ "password-stdin", no_argument, NULL, 'p' },
 		{ "scope", required_argument, NULL, 's' },
 		{ "expires-at", required_argument, NULL, 'x' },
+		{ "token-stdin", no_argument, NULL, 'T' },
+		{ "inactive", no_argument, NULL, 'I' },
+		{ "team-id", required_argument, NULL, 1 },
+		{ "team-domain", required_argument, NULL, 2 },
+		{ "chat-id", required_argument, NULL, 3 },
+		{ "chat-name", required_argument, NULL, 4 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -326,6 +445,12 @@ int cli_admin(int argc, char **argv)
 			buf_puts(&o.scopes, optarg);
 			break;
 		case 'x': o.expires_at = optarg; break;
+		case 'T': o.token_stdin = true; break;
+		case 'I': o.inactive = true; break;
+		case 1: o.team_id = optarg; break;
+		case 2: o.team_domain = optarg; break;
+		case 3: o.chat_id = optarg; break;
+		case 4: o.chat_name = optarg; break;
 		case 'h': admin_usage(stdout); status = 0; goto done;
 		default: admin_usage(stderr); goto done;
 		}
@@ -371,6 +496,10 @@ int cli_admin(int argc, char **argv)
 			status = token_revoke(app, arg);
 		else
 			admin_usage(stderr);
+	} else if (strcmp(what, "integration") == 0 && strcmp(verb, "set") == 0) {
+		status = integration_set(app, &o, arg);
+	} else if (strcmp(what, "chat") == 0 && strcmp(verb, "link") == 0) {
+		status = chat_link(app, &o, arg);
 	} else {
 		admin_usage(stderr);
 	}

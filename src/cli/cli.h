@@ -12,6 +12,8 @@ int cli_serve(int argc, char **argv);
 int cli_admin(int argc, char **argv);
 int cli_lint(int argc, char **argv);
 int cli_ci(int argc, char **argv);
+/* `dev receiver`: a response_url stand-in for the demo (receiver.c). */
+int cli_dev(int argc, char **argv);
 
 /* Shared by the subcommands that open a data directory: applies the
  * common options (--config, --data-dir) and environment, then finishes

@@ -19,8 +19,11 @@ static void usage(FILE *f)
 	      "  serve                 run the server (see --help)\n"
 	      "  admin user ...        create, list, block or reset accounts\n"
 	      "  admin token ...       create, list or revoke personal access tokens\n"
+	      "  admin integration ... set a project's Mattermost command token\n"
+	      "  admin chat link ...   link a chat account to a user (bootstrap)\n"
 	      "  lint [FILE]           check a .gitlab-ci.yml\n"
 	      "  ci plan [options]     print the pipeline a .gitlab-ci.yml gives, as JSON\n"
+	      "  dev receiver          print what is posted to it (a response_url stand-in)\n"
 	      "  version               print the version\n",
 	      f);
 }
@@ -39,6 +42,8 @@ int main(int argc, char **argv)
 		return cli_lint(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ci") == 0)
 		return cli_ci(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dev") == 0)
+		return cli_dev(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("slashops %s\n", SLASHOPS_VERSION);
 		return 0;
