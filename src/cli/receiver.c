@@ -84,9 +84,16 @@ static void print_response(FILE *f, json_t *root)
 		json_array_foreach(fields, j, fl) {
 			const char *title = jstr(fl, "title"), *value = jstr(fl, "value");
 
-			fprintf(f, "    %s:\n", title ? title : "(field)");
-			/* Raw: a job's output (```-fenced by the server) reads as typed. */
-			print_indented(f, "", value ? value : "");
+			if (!value)
+				value = "";
+			/* Multi-line values (a job's output) raw, below the title,
+			 * so they read as in a terminal. */
+			if (strchr(value, '\n')) {
+				fprintf(f, "    %s:\n", title ? title : "(field)");
+				print_indented(f, "", value);
+			} else {
+				fprintf(f, "    %s: %s\n", title ? title : "(field)", value);
+			}
 		}
 	}
 }
