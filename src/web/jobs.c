@@ -148,8 +148,10 @@ static int load_job(struct app *app, const struct store_project *p, int64_t id,
 
 static void status_badge(struct buf *b, enum store_ci_status s, bool with_id)
 {
-	html_printf(b, "<span class=\"ci-status ci-%s\"%s>%s</span>", store_ci_status_name(s),
-		    with_id ? " id=\"job-status\"" : "", status_text(s));
+	html_printf(b, "<span class=\"ci-status ci-%s\"", store_ci_status_name(s));
+	if (with_id)
+		buf_puts(b, " id=\"job-status\"");
+	html_printf(b, ">%s</span>", status_text(s));
 }
 
 /* ---- the job page ---- */
@@ -227,10 +229,11 @@ static int render_job(struct app *app, struct http_request *req, const struct au
 	buf_puts(&body, ">");
 	buf_append(&body, html.data, html.len);
 	buf_puts(&body, "</div>\n");
-	html_printf(&body, "<p class=\"trace-notice\" id=\"trace-notice\"%s>The log is too long "
-			   "to show here: <a href=\"/api/v4/projects/%lld/jobs/%lld/trace\">show "
-			   "the complete raw log</a>.</p>\n",
-		    more ? "" : " hidden", (long long)p->id, (long long)j->id);
+	buf_puts(&body, more ? "<p class=\"trace-notice\" id=\"trace-notice\">"
+			     : "<p class=\"trace-notice\" id=\"trace-notice\" hidden>");
+	html_printf(&body, "The log is too long to show here: <a href=\"/api/v4/projects/%lld/"
+			   "jobs/%lld/trace\">show the complete raw log</a>.</p>\n",
+		    (long long)p->id, (long long)j->id);
 	if (fd < 0 && finished)
 		buf_puts(&body, "<p class=\"trace-empty\">This job has no log.</p>\n");
 	if (!finished)

@@ -76,6 +76,10 @@
 			}
 			if (r.complete) {
 				trace.dataset.complete = 'true';
+				/* play/cancel no longer apply to a finished job */
+				var forms = document.querySelectorAll('.job-actions form');
+				for (var i = 0; i < forms.length; i++)
+					forms[i].hidden = true;
 				return;
 			}
 			setTimeout(poll, r.more ? 0 : 1000);
