@@ -45,12 +45,12 @@ void *ci_hmap_get(const struct ci_hmap *m, const char *key, size_t len)
 	return s->key ? s->value : NULL;
 }
 
-static void grow(struct ci_hmap *m)
+static void resize(struct ci_hmap *m, size_t cap)
 {
 	struct ci_hmap_slot *old = m->slots;
 	size_t oldcap = m->cap;
 
-	m->cap = oldcap ? oldcap * 2 : 16;
+	m->cap = cap;
 	m->slots = xcalloc(m->cap, sizeof(*m->slots));
 	for (size_t i = 0; i < oldcap; i++) {
 		if (old[i].key)
@@ -66,7 +66,7 @@ void *ci_hmap_put(struct ci_hmap *m, const char *key, size_t len, void *value)
 	void *prev;
 
 	if ((m->n + 1) * 2 > m->cap)
-		grow(m);
+		resize(m, m->cap ? m->cap * 2 : 16);
 	s = find(m, key, len, h);
 	if (s->key) {
 		prev = s->value;
@@ -79,6 +79,16 @@ void *ci_hmap_put(struct ci_hmap *m, const char *key, size_t len, void *value)
 	s->value = value;
 	m->n++;
 	return NULL;
+}
+
+void ci_hmap_reserve(struct ci_hmap *m, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < n * 2)
+		cap *= 2;
+	if (cap > m->cap)
+		resize(m, cap);
 }
 
 void ci_hmap_clear(struct ci_hmap *m)

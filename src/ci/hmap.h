@@ -35,5 +35,8 @@ void *ci_hmap_get(const struct ci_hmap *m, const char *key, size_t len);
  * previous value or NULL. */
 void *ci_hmap_put(struct ci_hmap *m, const char *key, size_t len, void *value);
 void ci_hmap_clear(struct ci_hmap *m);   /* frees the table; accepts NULL */
+/* Makes room for n entries in all, so that filling the map with them
+ * rehashes nothing (for maps built per call with a known size). */
+void ci_hmap_reserve(struct ci_hmap *m, size_t n);
 
 #endif

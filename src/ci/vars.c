@@ -348,6 +348,8 @@ int ci_varlist_expand_items(const struct ci_varitem *const *items, size_t n,
 	{
 		size_t *last = xmalloc(n * sizeof(size_t));
 		struct ci_hmap lastm = CI_HMAP_INIT;
+		ci_hmap_reserve(&lastm, n);
+		ci_hmap_reserve(&ch.first, n);
 		for (size_t i = 0; i < n; i++) {
 			const char *k = items[i]->key;
 			size_t kl = strlen(k);
