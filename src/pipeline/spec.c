@@ -220,6 +220,8 @@ int pipeline_parse_duration(const char *s, int64_t *out)
 			p += ulen;
 		}
 		total += n * mult;
+		if (total > 10LL * 366 * 86400)
+			return error_set(SO_EINVALID, "start_in \"%s\" is too long", s);
 		any = true;
 	}
 	if (!any)
