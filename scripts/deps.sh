@@ -11,7 +11,7 @@ set -euo pipefail
 RUN_PKGS=(gcc meson ninja-build pkg-config git libmicrohttpd-dev libcurl4-openssl-dev
   libfyaml-dev libjansson-dev libsqlite3-dev libgit2-dev libsodium-dev libpcre2-dev curl)
 TEST_PKGS=(libcriterion-dev clang libclang-rt-14-dev sqlite3 chromium valgrind nginx-light wrk
-  procps)
+  procps time)
 
 want=("${RUN_PKGS[@]}")
 case "${1:-run}" in

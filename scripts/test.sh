@@ -47,6 +47,10 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
   check_sanitizers "unit tests"
 fi
 
+# gitlab-ci-local, the reference for the CI comparison test (installed
+# from the npm registry into a cache dir; if that fails the test skips)
+if scripts/gitlab-ci-local.sh >/dev/null 2>&1; then export SLASHOPS_GCL=$(scripts/gitlab-ci-local.sh); fi
+
 echo "== end-to-end tests"
 SLASHOPS_BIN=build-test/src/cli/slashops node --test --test-concurrency=1 tests/e2e/
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
