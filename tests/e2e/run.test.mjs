@@ -32,8 +32,10 @@ before(async () => {
 after(async () => {
   if (srv) {
     const dataDir = srv.dataDir;
-    const { code } = await srv.stop();
+    const { code, log } = await srv.stop();
     assert.equal(code, 0, 'server exits cleanly on SIGTERM');
+    assert.ok(!log.includes('runtime error:'), 'no undefined behaviour reported (UBSan builds)');
+    assert.ok(!log.includes('SECRET-'), 'the command text never reaches the log');
     rmSync(`${dataDir}.builds`, { recursive: true, force: true });
   }
   recv.close(); // not awaited: idle keep-alive sockets would hold it open
@@ -354,7 +356,7 @@ test('e) CHAT_INPUT reaches the job byte-exact and is never run as code', async 
   const ctx = await sharedCtx();
   const marker = join(tempDir('slashops-run-e2e-pwn-'), 'pwned');
   cleanup.push(join(marker, '..'));
-  const input = `He said "hi" & 'bye'; $(touch ${marker}1) \`touch ${marker}2\` $HOME \${PATH} \\n %s %%\n` +
+  const input = `SECRET-in-text He said "hi" & 'bye'; $(touch ${marker}1) \`touch ${marker}2\` $HOME \${PATH} \\n %s %%\n` +
     'second line: ünïcödé ✓ 🚀 日本語\n\tthird; rm -rf / #';
   const { jobId, hookId } = await runJob(ctx, `run echo-input ${input}`);
   const [post] = await replyFor(hookId);
