@@ -121,6 +121,10 @@ void pipeline_service_stop(struct pipeline_service *s)
 		pthread_join(s->thread, NULL);
 	/* Cancels every job; on_done records them canceled. */
 	exec_pool_stop(s->pool);
+	/* Leave no empty builds dir behind (it is beside the data dir, so a
+	 * removed data dir would otherwise leave it). Fails when not empty. */
+	if (s->builds_dir)
+		(void)rmdir(s->builds_dir);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free(s->submitted);
