@@ -19,7 +19,7 @@
 #include "cli/cli.h"
 #include "api/api.h"
 #include "auth/auth.h"
-#include "chatops/delivery.h"
+#include "pipeline/delivery.h"
 #include "pipeline/pipeline.h"
 #include "chatops/routes.h"
 #include "core/app.h"

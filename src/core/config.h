@@ -48,7 +48,7 @@ struct config {
 	/* chat.link_ttl: how long a "connect your account" link works, 600 s
 	 * as GitLab. Hidden (tests shorten it to check expiry). */
 	unsigned chat_link_ttl_s;
-	/* chat.delivery: the reply delivery worker (chatops/delivery.h,
+	/* chat.delivery: the reply delivery worker (pipeline/delivery.h,
 	 * docs/DELIVERY.md). */
 	unsigned chat_delivery_concurrency;       /* concurrency: 16 POSTs at once */
 	unsigned chat_delivery_max_attempts;      /* max_attempts: 100 */

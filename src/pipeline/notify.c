@@ -15,7 +15,7 @@
 #include "pipeline/internal.h"
 
 #include "chat/presenters.h"
-#include "chatops/delivery.h"
+#include "pipeline/delivery.h"
 #include "core/app.h"
 #include "exec/trace_parse.h"
 #include "store/store.h"

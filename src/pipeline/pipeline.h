@@ -15,7 +15,7 @@
  * its spec_json at creation, so a manual job played later runs what was
  * planned. When a job of a chat pipeline ends, its reply (GitLab's
  * attachment layout, output from the trace's chat_reply or step_script
- * section) goes to the outbox through chatops/delivery.h: it is never
+ * section) goes to the outbox through pipeline/delivery.h: it is never
  * lost, even across a restart.
  *
  * At start: jobs the previous process left RUNNING are marked failed

@@ -158,3 +158,38 @@ int http_redirect(struct http_request *req, unsigned status, const char *locatio
 	http_add_header(req, "Location", location);
 	return http_respond(req, status, "text/html", "", 0);
 }
+
+int http_respond_json(struct http_request *req, unsigned status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	int err;
+
+	json_decref(body);
+	err = http_respond(req, status, "application/json", text ? text : "null",
+			   text ? strlen(text) : 4);
+	free(text);
+	return err;
+}
+
+int http_respond_error(struct http_request *req, unsigned status, const char *message)
+{
+	return http_respond_json(req, status, json_pack("{s:s}", "message", message));
+}
+
+/* Streams are drained at once into the answer (the fake has no socket). */
+int http_respond_stream(struct http_request *req, unsigned status, const char *content_type,
+			http_stream_reader_fn reader, void *cls, void (*free_cls)(void *))
+{
+	struct buf b = BUF_INIT(0);
+	char chunk[4096];
+	ssize_t n;
+	int err;
+
+	while ((n = reader(cls, chunk, sizeof(chunk))) > 0)
+		buf_append(&b, chunk, (size_t)n);
+	if (free_cls)
+		free_cls(cls);
+	err = http_respond(req, status, content_type, buf_cstr(&b), b.len);
+	buf_dispose(&b);
+	return err;
+}

@@ -46,7 +46,7 @@ Test(html, printf_escapes_every_string)
 	cr_assert_str_eq(buf_cstr(&b),
 			 "<p class=\"a&quot;b\">&lt;script&gt; -3 1099511627776 7 100%</p>");
 	buf_reset(&b);
-	cr_assert_eq(html_printf(&b, "%x", 1), SO_ERROR);
+	cr_assert_eq(html_printf(&b, "%x", 1), SO_EFAIL);
 	buf_dispose(&b);
 }
 

@@ -24,7 +24,7 @@
  * Ownership: a slot owns its row (from store_outbox_due) and its curl
  * handle while in flight; both are released when it settles or at stop.
  */
-#include "chatops/delivery.h"
+#include "pipeline/delivery.h"
 
 #include "core/app.h"
 #include "core/config.h"

@@ -13,7 +13,7 @@
  * delivered once each within the concurrency limit; wake latency; the log
  * never carries the URL's path or the payload.
  */
-#include "chatops/delivery.h"
+#include "pipeline/delivery.h"
 
 #include "core/app.h"
 #include "core/config.h"

@@ -41,8 +41,8 @@
  * delivery_wake and delivery_enqueue_response may be called from any
  * thread while the worker runs.
  */
-#ifndef SO_CHATOPS_DELIVERY_H
-#define SO_CHATOPS_DELIVERY_H
+#ifndef SO_PIPELINE_DELIVERY_H
+#define SO_PIPELINE_DELIVERY_H
 
 #include <stdbool.h>
 #include <stddef.h>
