@@ -357,9 +357,9 @@ json_t *chat_present_job_succeeded(const struct chat_job_result *r)
 			    : strip_sgr(r->output ? r->output : "", r->output ? r->output_len : 0);
 	char *block = xasprintf("```shell\n%s\n```", out);
 	struct chat_attachment_field fields[] = {
-		{ "ID", id, true },
-		{ "Name", nz(r->job_name), true },
-		{ "Output", block, false },
+		{ "ID", id, true, false },
+		{ "Name", nz(r->job_name), true, false },
+		{ "Output", block, false, true },
 	};
 	struct chat_attachment a = {
 		.color = "#00c100", .text = text, .fields = fields, .n_fields = 3,
@@ -381,8 +381,8 @@ json_t *chat_present_job_failed(const struct chat_job_result *r)
 			       nz(r->user_url));
 	char *id = xasprintf("[#%" PRId64 "](%s)", r->job_id, nz(r->job_url));
 	struct chat_attachment_field fields[] = {
-		{ "ID", id, true },
-		{ "Name", nz(r->job_name), true },
+		{ "ID", id, true, false },
+		{ "Name", nz(r->job_name), true, false },
 	};
 	struct chat_attachment a = {
 		.color = "#e40303", .text = text, .fields = fields, .n_fields = 2, .raw = true,
@@ -441,9 +441,9 @@ static void issue_card(json_t *reply, const struct chat_issue *i, const struct c
 	char *ref = issue_ref(i);
 	char *title = xasprintf("%s \u00b7 %s", nz(i->title), ref);
 	struct chat_attachment_field def[] = {
-		{ "Assignee", none(i->assignee), true },
-		{ "Milestone", none(i->milestone), true },
-		{ "Labels", none(i->labels), true },
+		{ "Assignee", none(i->assignee), true, false },
+		{ "Milestone", none(i->milestone), true, false },
+		{ "Labels", none(i->labels), true, false },
 	};
 	struct chat_attachment a = {
 		.title = title,
@@ -606,7 +606,7 @@ json_t *chat_present_issue_comment(const struct chat_issue *issue, int64_t note_
 	char *pretext = xasprintf("I commented on an issue on [@%s](%s)'s behalf: *%s* in [%s](%s)",
 				  nz(user->username), nz(user->url), ref, nz(project_full_name),
 				  nz(project_url));
-	struct chat_attachment_field f[] = { { "Comment", nz(note), false } };
+	struct chat_attachment_field f[] = { { "Comment", nz(note), false, false } };
 
 	issue_card(r, issue, user, link, fallback, pretext, "", f, 1, true);
 	free(ref);

@@ -354,8 +354,9 @@ void chat_reply_add_attachment(json_t *reply, const struct chat_attachment *a)
 
 			set_text(f, "title", a->fields[i].title, false);
 			set_text(f, "value", a->fields[i].value, false);
-			if (a->fields[i].is_short)
-				json_object_set_new_nocheck(f, "short", json_true());
+			if (a->fields[i].is_short || a->fields[i].long_shown)
+				json_object_set_new_nocheck(f, "short",
+							    json_boolean(a->fields[i].is_short));
 			json_array_append_new(fields, f);
 		}
 		json_object_set_new_nocheck(o, "fields", fields);

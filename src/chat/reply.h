@@ -58,6 +58,8 @@ struct chat_attachment_field {
 	const char *title; /* borrowed */
 	const char *value; /* borrowed */
 	bool is_short;     /* "short":true; the key is left out when false */
+	bool long_shown;   /* with is_short false: "short":false written out
+	                      (GitLab's job Output field carries it) */
 };
 
 /* An attachment; NULL strings are left out of the JSON. All borrowed. */

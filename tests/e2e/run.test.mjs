@@ -292,8 +292,8 @@ test('a) run hello-world: created at once, then GitLab\'s success attachment wit
   // the echoed command stays, without its colour codes.
   const expected = successReply(srv, ctx, jobId, 'hello-world', '$ echo "Hello World"\nHello World');
   assert.deepEqual(pick(post.json, expected), expected);
-  // GitLab sends "short": false on the Output field; absent means the same to Mattermost.
-  assert.ok([undefined, false].includes(post.json.attachments[0].fields[2].short));
+  // GitLab sends "short": false on the Output field.
+  assert.equal(post.json.attachments[0].fields[2].short, false);
   assert.deepEqual(Object.keys(post.json).sort(), Object.keys(post.json).includes('text') ? ['attachments', 'response_type', 'text'] : ['attachments', 'response_type']);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(recv.received.filter((x) => x.hookId === hookId).length, 1, 'delivered once');

@@ -211,7 +211,7 @@ Test(presenters, job_finished_posts)
 		    "\"color\":\"#00c100\",\"fields\":[{\"title\":\"ID\",\"value\":\"[#42]"
 		    "(https://ops.example/ns/proj/-/jobs/42)\",\"short\":true},{\"title\":\"Name\","
 		    "\"value\":\"uptime\",\"short\":true},{\"title\":\"Output\",\"value\":"
-		    "\"```shell\\nup 3 days\\u001B[0K\\n```\"}]}]}");
+		    "\"```shell\\nup 3 days\\u001B[0K\\n```\",\"short\":false}]}]}");
 	memset(big, 'x', sizeof(big));
 	r.output = big;
 	r.output_len = sizeof(big);

@@ -51,8 +51,8 @@ Test(reply, attachments_format_pretext_and_text_only)
 {
 	json_t *r = chat_reply_in_channel(NULL);
 	struct chat_attachment_field f[] = {
-		{ "Assignee", "[x](http://f)", true },
-		{ "Comment", "plain", false },
+		{ "Assignee", "[x](http://f)", true, false },
+		{ "Comment", "plain", false, false },
 	};
 	struct chat_attachment a = {
 		.title = "[t](http://t) \xc2\xb7 #1",
