@@ -200,3 +200,39 @@ test('the README demo: run.sh prints Mattermost-exact curl commands whose job re
     assert.equal(await portOpen(rport), false, 'the receiver port is closed');
   }
 });
+
+test('dev receiver prints posts readably, answers 200 {}, never prints headers, stops on SIGTERM', async () => {
+  const port = await freePort();
+  const child = spawn(slashopsBin, ['dev', 'receiver', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await waitFor(() => out.includes('receiver listening on'), 'the receiver to listen');
+    const reply = {
+      response_type: 'in_channel', text: 'first line\nsecond line',
+      attachments: [{ color: '#00c100', text: 'ChatOps job done',
+        fields: [{ title: 'ID', value: '#7' }, { title: 'Output', value: '```shell\ntotal 8\n-rw-r--r-- 1 a b 1 README.md\n```' }] }],
+    };
+    let r = await fetch(`http://127.0.0.1:${port}/hooks/abc`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Token s3cr3t-header' },
+      body: JSON.stringify(reply),
+    });
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), '{}');
+    r = await fetch(`http://127.0.0.1:${port}/other`, { method: 'POST', body: 'plain body' });
+    assert.equal(r.status, 200);
+    await waitFor(() => out.includes('plain body'), 'the second post');
+    assert.match(out, /POST \/hooks\/abc/);
+    assert.match(out, /response_type: in_channel/);
+    assert.match(out, /^ {4}first line\n {4}second line$/m);
+    assert.match(out, /attachment 1: color #00c100/);
+    assert.match(out, /^ {4}ID: #7$/m);
+    assert.match(out, /^ {4}Output:\n```shell\ntotal 8\n-rw-r--r-- 1 a b 1 README\.md\n```$/m, 'output printed raw');
+    assert.doesNotMatch(out, /s3cr3t-header/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/x`)).status, 405, 'only POST');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0);
+});
