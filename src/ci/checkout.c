@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "ci/config.h"
+#include "ci/vars.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -29,6 +30,7 @@ struct ci_checkout {
 	char *path;  /* the configuration file as given */
 	char *data;  /* its bytes; NULL after a load (read again if needed) */
 	size_t len;
+	const struct ci_varlist *vars; /* NULL: the process environment */
 };
 
 static int read_path(const char *path, char **data, size_t *len)
@@ -135,10 +137,11 @@ int ci_checkout_list_files(void *cls, char ***out, size_t *n)
 	return 0;
 }
 
-static const char *env_lookup(void *cls, const char *name)
+static const char *var_lookup(void *cls, const char *name)
 {
-	(void)cls;
-	return getenv(name);
+	const struct ci_checkout *co = cls;
+
+	return co->vars ? ci_varlist_get(co->vars, name) : getenv(name);
 }
 
 /* The repository root for a file and the file's path relative to it. */
@@ -204,7 +207,7 @@ int ci_checkout_load(struct ci_checkout *co, struct ci_config **out, struct ci_d
 
 	opts.read_file = repo_read;
 	opts.list_files = ci_checkout_list_files;
-	opts.lookup_var = env_lookup;
+	opts.lookup_var = var_lookup;
 	opts.cls = co;
 	if (!co->data && (err = read_path(co->path, &co->data, &co->len)) < 0)
 		return err;
@@ -215,6 +218,11 @@ int ci_checkout_load(struct ci_checkout *co, struct ci_config **out, struct ci_d
 	co->data = NULL;
 	co->len = 0;
 	return err;
+}
+
+void ci_checkout_set_vars(struct ci_checkout *co, const struct ci_varlist *vars)
+{
+	co->vars = vars;
 }
 
 const char *ci_checkout_root(const struct ci_checkout *co)

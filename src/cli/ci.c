@@ -110,7 +110,7 @@ static int cli_ci_plan(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ci_pipeline_context ctx;
-	struct ci_varlist vars = CI_VARLIST_INIT;
+	struct ci_varlist vars = CI_VARLIST_INIT, incvars = CI_VARLIST_INIT;
 	struct ci_checkout *co = NULL;
 	struct ci_config *cfg = NULL;
 	struct ci_plan *plan = NULL;
@@ -174,11 +174,6 @@ static int cli_ci_plan(int argc, char **argv)
 		fprintf(stderr, "slashops: %s\n", error_msg());
 		goto done;
 	}
-	if (ci_checkout_load(co, &cfg, &diags) < 0) {
-		ci_diags_format(&diags, &report);
-		fputs(buf_cstr(&report), stderr);
-		goto done;
-	}
 	git_head(ci_checkout_root(co), &head_branch, &head_sha);
 	if (!ctx.ref)
 		ctx.ref = head_branch ? head_branch : "main";
@@ -211,6 +206,16 @@ static int cli_ci_plan(int argc, char **argv)
 	if (strcmp(ctx.source, "chat") == 0 && !ctx.chat.channel)
 		ctx.chat.channel = "";
 
+	/* include:rules see the pipeline's variables, as on the server. */
+	ci_vars_predefined_pipeline(&incvars, &ctx, NULL);
+	ci_vars_user(&incvars, &ctx);
+	ci_vars_pipeline(&incvars, &ctx);
+	ci_checkout_set_vars(co, &incvars);
+	if (ci_checkout_load(co, &cfg, &diags) < 0) {
+		ci_diags_format(&diags, &report);
+		fputs(buf_cstr(&report), stderr);
+		goto done;
+	}
 	if (ci_plan_build(cfg, &ctx, job, &plan) < 0) {
 		fprintf(stderr, "slashops: %s\n", error_msg());
 		goto done;
@@ -227,6 +232,7 @@ done:
 	ci_checkout_free(co);
 	ci_diags_free(&diags);
 	ci_varlist_dispose(&vars);
+	ci_varlist_dispose(&incvars);
 	buf_dispose(&report);
 	free(head_branch);
 	free(head_sha);

@@ -61,6 +61,10 @@ struct pipeline_repo_source {
 	const char *sha;
 	const struct store_user *user; /* include:project is read as this user */
 	size_t max_bytes;            /* per file; 0 = 4 MiB */
+	/* What include:rules:if and include paths see: the pipeline's
+	 * predefined, user and pipeline variables (GitLab evaluates includes
+	 * with those, before the YAML's own variables exist). */
+	const struct ci_varlist *vars;
 };
 
 /* ci_read_file_fn / ci_read_project_file_fn / ci_list_files_fn with a
@@ -69,6 +73,8 @@ int pipeline_repo_read_file(void *cls, const char *path, char **data, size_t *le
 int pipeline_repo_read_project_file(void *cls, const char *project, const char *ref,
 				    const char *file, char **data, size_t *len);
 int pipeline_repo_list_files(void *cls, char ***out, size_t *n);
+/* ci_lookup_var_fn over the source's vars. */
+const char *pipeline_repo_lookup_var(void *cls, const char *name);
 
 /* ---- the service ---- */
 struct pipeline_service {

@@ -219,6 +219,7 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 	struct ci_config *cfg = NULL;
 	struct ci_plan *plan = NULL;
 	struct ci_diags diags;
+	struct ci_varlist incvars = CI_VARLIST_INIT;
 	struct store_job_new *jobs = NULL;
 	char **specs = NULL;
 	int64_t *ids = NULL;
@@ -247,14 +248,6 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 		.app = app, .repos_dir = app->cfg.repos_dir, .project_id = p->id, .sha = sha,
 		.user = u, .max_bytes = CI_FILE_MAX,
 	};
-	struct ci_load_options lo = {
-		.read_file = pipeline_repo_read_file,
-		.read_project_file = pipeline_repo_read_project_file,
-		.list_files = pipeline_repo_list_files,
-		.cls = &src,
-	};
-	if ((err = ci_config_load(&cfg, CI_FILE, data, len, &lo, &diags)) < 0)
-		goto done;
 	if (store_namespace_get(app->store, p->namespace_id, &ns) < 0)
 		ns = NULL;
 	project_url = xasprintf("%s/%s", app->cfg.external_url, p->path_with_namespace);
@@ -283,6 +276,20 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 		.list_files = list_files_ctx,
 		.cls = &src,
 	};
+	/* include:rules and include paths see the pipeline's variables. */
+	ci_vars_predefined_pipeline(&incvars, &ctx, NULL);
+	ci_vars_user(&incvars, &ctx);
+	ci_vars_pipeline(&incvars, &ctx);
+	src.vars = &incvars;
+	struct ci_load_options lo = {
+		.read_file = pipeline_repo_read_file,
+		.read_project_file = pipeline_repo_read_project_file,
+		.list_files = pipeline_repo_list_files,
+		.lookup_var = pipeline_repo_lookup_var,
+		.cls = &src,
+	};
+	if ((err = ci_config_load(&cfg, CI_FILE, data, len, &lo, &diags)) < 0)
+		goto done;
 	if ((err = ci_plan_build(cfg, &ctx, in->job_name, &plan)) < 0)
 		goto done;
 	if (plan->status != CI_PLAN_CREATED || plan->n_jobs == 0) {
@@ -332,6 +339,7 @@ done:
 	ci_plan_free(plan);
 	ci_config_free(cfg);
 	ci_diags_free(&diags);
+	ci_varlist_dispose(&incvars);
 	store_pipeline_free(pl);
 	store_namespace_free(ns);
 	store_project_free(p);

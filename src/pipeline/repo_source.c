@@ -9,6 +9,7 @@
  * into GitLab's "Project `x` not found or access denied!".
  */
 #include "pipeline/internal.h"
+#include "ci/vars.h"
 
 #include "auth/auth.h"
 #include "core/app.h"
@@ -78,4 +79,11 @@ done:
 	free(sha);
 	store_project_free(p);
 	return err;
+}
+
+const char *pipeline_repo_lookup_var(void *cls, const char *name)
+{
+	const struct pipeline_repo_source *src = cls;
+
+	return src->vars ? ci_varlist_get(src->vars, name) : NULL;
 }

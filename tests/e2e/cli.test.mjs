@@ -92,3 +92,29 @@ test('ci plan rejects a bad --var and --job without chat', () => {
   assert.equal(slashops(['ci', 'plan', '--var', 'NOEQUALS', join(dir, '.gitlab-ci.yml')]).status, 2);
   assert.equal(slashops(['ci', 'plan', '--job', 'x', join(dir, '.gitlab-ci.yml')]).status, 2);
 });
+
+test('include:rules see the pipeline variables (source, branch), not the shell environment', () => {
+  const dir = checkout({
+    '.gitlab-ci.yml': [
+      'include:',
+      '  - local: chat-jobs.yml',
+      '    rules:',
+      '      - if: $CI_PIPELINE_SOURCE == "chat"',
+      '  - local: main-only.yml',
+      '    rules:',
+      '      - if: $CI_COMMIT_BRANCH == "main"',
+      'base:',
+      '  script: [echo base]',
+    ].join('\n') + '\n',
+    'chat-jobs.yml': 'chatjob:\n  script: [echo chat]\n',
+    'main-only.yml': 'mainjob:\n  script: [echo main]\n',
+  });
+  const env = { CI_PIPELINE_SOURCE: 'chat', CI_COMMIT_BRANCH: 'other' }; // must be ignored
+  const push = JSON.parse(slashops(['ci', 'plan', join(dir, '.gitlab-ci.yml')], { env }).stdout);
+  assert.deepEqual(push.jobs.map((j) => j.name).sort(), ['base', 'mainjob']);
+  const chat = JSON.parse(slashops(['ci', 'plan', '--source', 'chat', '--job', 'chatjob',
+    join(dir, '.gitlab-ci.yml')], { env }).stdout);
+  assert.deepEqual(chat.jobs.map((j) => j.name), ['chatjob']);
+  const branch = JSON.parse(slashops(['ci', 'plan', '--ref', 'feature', join(dir, '.gitlab-ci.yml')], { env }).stdout);
+  assert.deepEqual(branch.jobs.map((j) => j.name), ['base']);
+});

@@ -79,7 +79,7 @@ export const EXCLUDED = {
   'needs-parallel-matrix-static': 'needs:parallel:matrix selector with a subset of the keys (docs/CI.md known differences)',
   // include:rules see GITLAB_CI=false in gitlab-ci-local (true in GitLab);
   // slashops's CLI evaluates include rules with the process environment
-  'include-rules': 'include:rules:if on $GITLAB_CI (gitlab-ci-local says "false", GitLab "true"; slashops ci plan reads the environment)',
+  'include-rules': 'include:rules:if on $GITLAB_CI: gitlab-ci-local says "false", GitLab (and slashops) "true"',
 };
 
 // gitlab-ci-local names parallel instances its own way: `job: [1/2]` for
