@@ -9,8 +9,11 @@
  *      environment (posix_spawn, own process group, default signals, every
  *      other descriptor closed). Its stdin is one end of a socketpair so a
  *      write to a child that died is EPIPE (MSG_NOSIGNAL), never a signal.
- *   2. A GET (info/refs) has no body: stdin is closed at once. A POST
- *      installs a body sink that writes each chunk to stdin while polling
+ *   2. Both a GET (info/refs, no body) and a POST install a body sink,
+ *      so that everything that waits on the child runs on the request's
+ *      own thread, never on one of the server's pool threads (the
+ *      handler itself only authenticates and spawns). For a GET the sink
+ *      sees only the end. A POST's sink writes each chunk to stdin while polling
  *      stdout and stderr too; whatever stdout produces meanwhile goes into
  *      a spill (memory up to 1 MiB, then an unlinked temporary file), so
  *      neither side can block the other. The body is capped at
@@ -23,6 +26,11 @@
  *   4. The request slot and the response stream each hold a reference;
  *      the last one to go kills the process group if it still runs (the
  *      client went away) and reaps it, so there are never zombies.
+ *   5. Waits on the child are cut into POLL_SLICE_MS slices: between them
+ *      the sink checks http_request_aborted() and the stream reader checks
+ *      whether the request slot is gone (the server ended the request: the
+ *      client hung up or the server stops), and both give up, so a stop
+ *      never waits for a busy child.
  * stderr is drained all along; its first bytes are logged at warn level
  * when the CGI fails (it never sees credentials: they stay in this process).
  */
@@ -57,6 +65,7 @@
 
 #define STDERR_KEEP 2048           /* bytes of CGI stderr kept for the log */
 #define IO_TIMEOUT_MS (600 * 1000) /* no progress from the CGI for this long: give up */
+#define POLL_SLICE_MS 200          /* longest wait between checks for an abandoned request */
 #define DISCARD_SLACK (16u << 20)  /* body bytes swallowed past the cap before hanging up */
 #define DEFAULT_BACKEND "/usr/lib/git-core/git-http-backend"
 #define REALM_HEADER "Basic realm=\"slashops\""
@@ -65,6 +74,8 @@ extern char **environ;
 
 struct gitcgi {
 	atomic_int refs;         /* request slot + response stream */
+	atomic_bool request_gone; /* the request slot was released: nobody reads the answer */
+	struct http_request *req; /* borrowed; for the sink phase only */
 	struct app *app;         /* borrowed */
 	int64_t project_id;
 	bool receive_pack;
@@ -153,6 +164,38 @@ static void gitcgi_unref(void *cls)
 	spill_dispose(&g->spill);
 	buf_dispose(&g->errtext);
 	free(g);
+}
+
+/* The request slot's free function: the server is done with the request. */
+static void gitcgi_release_request(void *cls)
+{
+	struct gitcgi *g = cls;
+
+	if (!g)
+		return;
+	atomic_store(&g->request_gone, true);
+	gitcgi_unref(g);
+}
+
+/* poll() in slices of POLL_SLICE_MS up to IO_TIMEOUT_MS, giving up early
+ * (SO_EFAIL) when the request is abandoned. Returns poll's count (> 0),
+ * or a negative code with the message set. */
+static int poll_child(struct gitcgi *g, struct pollfd *pf, nfds_t n, bool in_sink)
+{
+	int waited = 0, r;
+
+	for (;;) {
+		r = poll(pf, n, POLL_SLICE_MS);
+		if (r > 0)
+			return r;
+		if (r < 0 && errno != EINTR)
+			return error_set(SO_EFAIL, "poll: %s", strerror(errno));
+		if (in_sink ? http_request_aborted(g->req) : atomic_load(&g->request_gone))
+			return error_set(SO_EFAIL, "the client went away");
+		if (r == 0 && (waited += POLL_SLICE_MS) >= IO_TIMEOUT_MS)
+			return error_set(SO_EFAIL, "git http-backend made no progress for %d s",
+					 IO_TIMEOUT_MS / 1000);
+	}
 }
 
 static void log_failure(struct gitcgi *g, const char *what)
@@ -334,14 +377,8 @@ static int pump(struct gitcgi *g, const char **data, size_t *len, bool want_out)
 	}
 	if (n == 0)
 		return 0;
-	do
-		r = poll(pf, (nfds_t)n, IO_TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return error_set(SO_EFAIL, "poll: %s", strerror(errno));
-	if (r == 0)
-		return error_set(SO_EFAIL, "git http-backend made no progress for %d s",
-				 IO_TIMEOUT_MS / 1000);
+	if ((r = poll_child(g, pf, (nfds_t)n, true)) < 0)
+		return r;
 	if (in_i >= 0 && pf[in_i].revents) {
 		ssize_t w = send(g->in_fd, *data, *len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -459,13 +496,9 @@ static ssize_t stream_reader(void *cls, char *buf, size_t max)
 	while (g->out_fd >= 0) {
 		struct pollfd pf[2] = {{.fd = g->out_fd, .events = POLLIN},
 				       {.fd = g->err_fd, .events = POLLIN}};
-		int r;
-
-		do
-			r = poll(pf, g->err_fd >= 0 ? 2 : 1, IO_TIMEOUT_MS);
-		while (r < 0 && errno == EINTR);
-		if (r <= 0) {
-			log_failure(g, r == 0 ? "git http-backend made no progress" : "poll failed");
+		if (poll_child(g, pf, g->err_fd >= 0 ? 2 : 1, false) < 0) {
+			if (!atomic_load(&g->request_gone))
+				log_failure(g, error_msg());
 			return -1;
 		}
 		if (g->err_fd >= 0 && pf[1].revents)
@@ -725,16 +758,15 @@ int git_http_handler(struct http_request *req, void *app_)
 	buf_init(&g->errtext, STDERR_KEEP + 1);
 	tmpdir = xasprintf("%s/tmp", app->cfg.data_dir);
 	spill_init(&g->spill, tmpdir, SPILL_MEM_MAX);
-	http_request_set_data(req, g, gitcgi_unref);
+	g->req = req;
+	http_request_set_data(req, g, gitcgi_release_request);
 	if ((err = spawn_backend(g, req, id.user ? id.user->username : NULL, rest)) < 0) {
 		log_failure(g, error_msg());
 		err = respond_text(req, 500, "cannot run git http-backend");
 		goto done;
 	}
-	if (ep == GIT_HTTP_INFO_REFS)
-		err = answer(req, g);
-	else
-		http_request_set_body_sink(req, body_sink, g);
+	/* also for info/refs (no body): the answer waits for the child */
+	http_request_set_body_sink(req, body_sink, g);
 done:
 	if (err < 0 && err != HTTP_NEXT)
 		log_warn("git request failed: %s", error_msg());

@@ -3,9 +3,12 @@
  * route handlers, and knows nothing about slashops' business.
  *
  * Design:
- *  - libmicrohttpd runs one thread per connection (MHD_USE_THREAD_PER_
- *    CONNECTION with a connection limit), so a handler may block on SQLite
- *    or on a CGI pipe without stalling other clients.
+ *  - A small pool of event-driven threads (server.threads, by default one
+ *    per CPU) serves all connections. Handlers run on those threads and
+ *    may block briefly (SQLite, a password hash) but never on a client or
+ *    a child process: whatever may wait long belongs in a body sink or a
+ *    stream reader, which run on a thread of their own per request (see
+ *    server.c), so they may block.
  *  - The router matches the method and the *raw* (still percent-encoded)
  *    path against patterns such as "/api/v4/projects/:id/members/:user_id".
  *    A ":name" segment captures one raw segment and percent-decodes it, so
@@ -70,6 +73,7 @@ struct http_server_options {
 	unsigned max_connections;
 	unsigned connection_timeout_s;
 	double drain_timeout_s;    /* how long stop waits for in-flight requests */
+	unsigned threads;          /* pool threads; 0: one per CPU (at least 2 in any case) */
 };
 
 /* routes is borrowed and must outlive the server (a static table). app is
@@ -77,6 +81,8 @@ struct http_server_options {
 int http_server_start(struct http_server **out, const struct http_server_options *opts,
 		      const struct http_route *routes, size_t nroutes, void *app);
 uint16_t http_server_port(const struct http_server *srv);
+/* The number of pool threads serving connections. */
+unsigned http_server_threads(const struct http_server *srv);
 /* Stops accepting, waits up to drain_timeout_s for in-flight requests,
  * then frees the server. Accepts NULL. */
 void http_server_stop(struct http_server *srv);
@@ -103,16 +109,23 @@ void http_request_set_data(struct http_request *req, void *data, void (*free_fn)
 void *http_request_data(const struct http_request *req);
 
 /* ---- streaming request bodies (HTTP_ROUTE_STREAM routes only) ----
- * The handler runs when the headers have arrived. To read the body it
- * installs a sink and returns 0 without answering; the sink then gets each
- * chunk, and finally (data == NULL, len == 0) at the end of the body, when
- * it must answer. A sink returning negative aborts: the server answers 500
+ * The handler runs when the headers have arrived, on a pool thread: it
+ * must not wait for anything slow. To read the body it installs a sink and
+ * returns 0 without answering; the sink then gets each chunk, and finally
+ * (data == NULL, len == 0) at the end of the body, when it must answer.
+ * A request without a body gets only that last call, so a handler may
+ * install a sink just to answer from the request's own thread. The sink
+ * runs on that thread and may block. A sink returning negative aborts: the server answers 500
  * (or closes the connection if an answer was already started). A handler
  * may also answer at once (e.g. 401) without installing a sink; the body
  * is then discarded. */
 typedef int (*http_body_sink_fn)(struct http_request *req, const char *data, size_t len,
 				 void *cls);
 void http_request_set_body_sink(struct http_request *req, http_body_sink_fn sink, void *cls);
+/* True once the client has gone away or the server stops waiting for this
+ * request: a sink that waits on something slow checks it now and then and
+ * gives up (returns -1) when it turns true. */
+bool http_request_aborted(const struct http_request *req);
 
 /* ---- responses: call exactly one per request ---- */
 /* Adds a header to the response about to be sent (before http_respond*). */
@@ -130,7 +143,8 @@ int http_redirect(struct http_request *req, unsigned status, const char *locatio
 /* Streams a response body produced by reader: it fills buf with up to max
  * bytes and returns the count, 0 at the end, or -1 on error (the server
  * then closes the connection). reader may block. free_cls (may be NULL)
- * runs when the response is done. */
+ * runs when the response is done and the reader is no longer in use. The
+ * reader runs on the request's own thread, never a pool thread. */
 typedef ssize_t (*http_stream_reader_fn)(void *cls, char *buf, size_t max);
 int http_respond_stream(struct http_request *req, unsigned status, const char *content_type,
 			http_stream_reader_fn reader, void *cls, void (*free_cls)(void *));

@@ -1,6 +1,10 @@
 /*
  * In-process tests of http/server: a real server on 127.0.0.1 (port 0)
- * with a test route table, driven with libcurl.
+ * with a test route table and a pool of 2 threads, driven with libcurl.
+ * Besides the request/response contract they show the threading model:
+ * body sinks and stream readers that sleep hold no pool thread (quick
+ * requests on other connections go through meanwhile), and stopping the
+ * server with such requests in progress ends them and returns.
  */
 /* util/error.h comes before any <sys/socket.h>: both name SO_EFAIL */
 #include "util/error.h"
@@ -218,6 +222,93 @@ static int h_redirect(struct http_request *req, void *app)
 	return http_redirect(req, 302, "/-/health");
 }
 
+/* A sink that sleeps on every call, as a slow consumer (a git child
+ * process busy with the pack) would. */
+static atomic_int slow_sinks_active, slow_sink_calls;
+
+static int slow_sink(struct http_request *req, const char *data, size_t len, void *cls)
+{
+	(void)cls;
+	(void)len;
+	atomic_fetch_add(&slow_sink_calls, 1);
+	sleep_ms(150);
+	if (!data) {
+		atomic_fetch_sub(&slow_sinks_active, 1);
+		return http_respond(req, 200, "text/plain", "slow done", 9);
+	}
+	return 0;
+}
+
+static int h_slow_upload(struct http_request *req, void *app)
+{
+	(void)app;
+	atomic_fetch_add(&slow_sinks_active, 1);
+	http_request_set_body_sink(req, slow_sink, NULL);
+	return 0;
+}
+
+/* A stream reader that sleeps before every block, for ever unless told. */
+struct slow_stream {
+	int blocks; /* -1: endless */
+	atomic_int *freed;
+};
+static atomic_int slow_stream_freed;
+
+static ssize_t slow_stream_reader(void *cls, char *buf, size_t max)
+{
+	struct slow_stream *s = cls;
+
+	sleep_ms(150);
+	if (s->blocks == 0)
+		return 0;
+	if (s->blocks > 0)
+		s->blocks--;
+	memset(buf, 's', max < 100 ? max : 100);
+	return (ssize_t)(max < 100 ? max : 100);
+}
+
+static void slow_stream_free(void *cls)
+{
+	struct slow_stream *s = cls;
+
+	atomic_fetch_add(s->freed, 1);
+	free(s);
+}
+
+static int h_slow_stream(struct http_request *req, void *app)
+{
+	struct slow_stream *s = calloc(1, sizeof(*s));
+	const char *n = http_request_query(req, "blocks");
+
+	(void)app;
+	s->blocks = n ? atoi(n) : -1;
+	s->freed = &slow_stream_freed;
+	return http_respond_stream(req, 200, "text/plain", slow_stream_reader, s,
+				   slow_stream_free);
+}
+
+/* A sink that waits until the server gives up on the request. */
+static atomic_bool waiting_sink_in, waiting_sink_saw_abort;
+
+static int waiting_sink(struct http_request *req, const char *data, size_t len, void *cls)
+{
+	(void)cls;
+	(void)data;
+	(void)len;
+	atomic_store(&waiting_sink_in, true);
+	for (int i = 0; i < 3000 && !http_request_aborted(req); i++)
+		sleep_ms(10);
+	atomic_store(&waiting_sink_saw_abort, http_request_aborted(req));
+	return -1;
+}
+
+static int h_waiting_upload(struct http_request *req, void *app)
+{
+	(void)app;
+	http_request_set_body_sink(req, waiting_sink, NULL);
+	return 0;
+}
+
 static const struct http_route routes[] = {
 	{ "GET", "/api/v4/projects/:id", h_project, 0 },
 	{ "POST", "/echo", h_echo, 0 },
@@ -235,6 +326,9 @@ static const struct http_route routes[] = {
 	{ "GET", "/html", h_html, 0 },
 	{ "GET", "/html-own-csp", h_html_own_csp, 0 },
 	{ "GET", "/redirect", h_redirect, 0 },
+	{ "POST", "/slow-upload", h_slow_upload, HTTP_ROUTE_STREAM },
+	{ "GET", "/slow-stream", h_slow_stream, 0 },
+	{ "POST", "/waiting-upload", h_waiting_upload, HTTP_ROUTE_STREAM },
 };
 
 static void start(void)
@@ -244,9 +338,10 @@ static void start(void)
 		.port = 0,
 		.max_body_bytes = MAX_BODY,
 		.max_header_bytes = MAX_HEADER,
-		.max_connections = 16,
+		.max_connections = 128,
 		.connection_timeout_s = 10,
 		.drain_timeout_s = 5,
+		.threads = 2,
 	};
 
 	logf_ = tmpfile();
@@ -255,6 +350,7 @@ static void start(void)
 	cr_assert_eq(http_server_start(&srv, &o, routes, sizeof(routes) / sizeof(routes[0]), NULL),
 		     0);
 	cr_assert_neq(http_server_port(srv), 0);
+	cr_assert_eq(http_server_threads(srv), 2);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", http_server_port(srv));
 }
 
@@ -785,4 +881,170 @@ Test(server_start, port_in_use_is_an_error)
 	cr_assert(strstr(error_msg(), "in use"), "%s", error_msg());
 	http_server_stop(a);
 	http_server_stop(NULL);
+}
+
+/* ------------------------------------------------- the threading model */
+
+struct trickle {
+	int pieces;      /* pieces of 64 bytes, one every 40 ms */
+	int sent;
+	long status;
+	struct buf body;
+	const char *path;
+	CURLcode rc;
+};
+
+static size_t trickle_read(char *p, size_t size, size_t n, void *cls)
+{
+	struct trickle *t = cls;
+	size_t k = size * n < 64 ? size * n : 64;
+
+	if (t->sent >= t->pieces)
+		return 0;
+	sleep_ms(40);
+	memset(p, 't', k);
+	t->sent++;
+	return k;
+}
+
+static void *trickle_client(void *arg)
+{
+	struct trickle *t = arg;
+	struct reply r;
+	struct curl_slist *h = curl_slist_append(NULL, "Transfer-Encoding: chunked");
+	CURL *c = client("POST", t->path, &r);
+
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, trickle_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, t);
+	t->rc = finish(c, &r);
+	curl_slist_free_all(h);
+	t->status = r.status;
+	t->body = r.body;
+	buf_dispose(&r.headers);
+	return NULL;
+}
+
+static void *slow_stream_client(void *arg)
+{
+	struct trickle *t = arg;
+	struct reply r;
+	CURL *c = client("GET", t->path, &r);
+
+	t->rc = finish(c, &r);
+	t->status = r.status;
+	t->body = r.body;
+	buf_dispose(&r.headers);
+	return NULL;
+}
+
+Test(server, slow_sinks_and_readers_hold_no_pool_thread)
+{
+	enum { UPLOADS = 3, STREAMS = 3, QUICK = 50 };
+	struct trickle up[UPLOADS], st[STREAMS];
+	pthread_t ut[UPLOADS], stt[STREAMS];
+	double worst = 0, t0;
+
+	atomic_store(&slow_sinks_active, 0);
+	atomic_store(&slow_sink_calls, 0);
+	atomic_store(&slow_stream_freed, 0);
+	for (int i = 0; i < UPLOADS; i++) {
+		up[i] = (struct trickle){ .pieces = 40, .path = "/slow-upload" };
+		pthread_create(&ut[i], NULL, trickle_client, &up[i]);
+	}
+	for (int i = 0; i < STREAMS; i++) {
+		st[i] = (struct trickle){ .path = "/slow-stream?blocks=20" };
+		pthread_create(&stt[i], NULL, slow_stream_client, &st[i]);
+	}
+	/* every slow sink is busy before the quick requests start */
+	for (int i = 0; i < 500 && atomic_load(&slow_sink_calls) < UPLOADS; i++)
+		sleep_ms(5);
+	cr_assert_geq(atomic_load(&slow_sink_calls), UPLOADS);
+
+	t0 = clock_mono_ms();
+	for (int i = 0; i < QUICK; i++) {
+		struct reply r;
+		double s = clock_mono_ms();
+		CURL *c = client("GET", "/api/v4/projects/q", &r);
+
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L); /* a new connection each */
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+		cr_assert_eq(finish(c, &r), CURLE_OK);
+		cr_assert_eq(r.status, 200);
+		reply_dispose(&r);
+		if (clock_mono_ms() - s > worst)
+			worst = clock_mono_ms() - s;
+	}
+	/* all of them while the slow requests were still in progress */
+	cr_assert_eq(atomic_load(&slow_sinks_active), UPLOADS,
+		     "the uploads ended before the quick requests did (%.0f ms)",
+		     clock_mono_ms() - t0);
+	cr_assert_eq(atomic_load(&slow_stream_freed), 0);
+	/* a sink sleeps 150 ms per call: a pool thread held by one would show */
+	cr_assert_lt(worst, 100.0, "a quick request took %.1f ms", worst);
+
+	for (int i = 0; i < UPLOADS; i++) {
+		pthread_join(ut[i], NULL);
+		cr_assert_eq(up[i].rc, CURLE_OK);
+		cr_assert_eq(up[i].status, 200);
+		cr_assert_str_eq(buf_cstr(&up[i].body), "slow done");
+		buf_dispose(&up[i].body);
+	}
+	for (int i = 0; i < STREAMS; i++) {
+		pthread_join(stt[i], NULL);
+		cr_assert_eq(st[i].rc, CURLE_OK);
+		cr_assert_eq(st[i].status, 200);
+		cr_assert_eq(st[i].body.len, 20 * 100);
+		buf_dispose(&st[i].body);
+	}
+	for (int i = 0; i < 100 && atomic_load(&slow_stream_freed) < STREAMS; i++)
+		sleep_ms(10);
+	cr_assert_eq(atomic_load(&slow_stream_freed), STREAMS);
+}
+
+Test(server_stop, stop_ends_streams_and_sinks_in_progress, .timeout = 60)
+{
+	struct http_server_options o = {
+		.listen_addr = "127.0.0.1", .max_connections = 32, .connection_timeout_s = 10,
+		.drain_timeout_s = 0.3, .threads = 2,
+	};
+	struct trickle endless = { .path = "/slow-stream" };
+	struct trickle upload = { .pieces = 1000, .path = "/waiting-upload" };
+	pthread_t a, b;
+	double t0;
+
+	logf_ = tmpfile();
+	log_init(LOG_INFO, fileno(logf_));
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	cr_assert_eq(http_server_start(&srv, &o, routes, sizeof(routes) / sizeof(routes[0]), NULL),
+		     0);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u", http_server_port(srv));
+	atomic_store(&slow_stream_freed, 0);
+	atomic_store(&waiting_sink_in, false);
+	atomic_store(&waiting_sink_saw_abort, false);
+	pthread_create(&a, NULL, slow_stream_client, &endless);
+	pthread_create(&b, NULL, trickle_client, &upload);
+	for (int i = 0; i < 500 && !atomic_load(&waiting_sink_in); i++)
+		sleep_ms(5);
+	cr_assert(atomic_load(&waiting_sink_in));
+	sleep_ms(300); /* the endless stream is under way, suspended between blocks */
+
+	t0 = clock_mono_ms();
+	http_server_stop(srv);
+	srv = NULL;
+	/* drain 0.3 s, then the sink sees the abort and the reader's block ends */
+	cr_assert_lt(clock_mono_ms() - t0, 3000.0);
+	cr_assert(atomic_load(&waiting_sink_saw_abort));
+	cr_assert_eq(atomic_load(&slow_stream_freed), 1);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	cr_assert_gt(endless.body.len, 0);
+	cr_assert_neq(endless.rc, CURLE_OK); /* cut off, not ended */
+	buf_dispose(&endless.body);
+	buf_dispose(&upload.body);
+	curl_global_cleanup();
+	fclose(logf_);
+	logf_ = NULL;
 }
