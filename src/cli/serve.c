@@ -188,6 +188,7 @@ int cli_serve(int argc, char **argv)
 	hopts.max_connections = app->cfg.max_connections;
 	hopts.connection_timeout_s = app->cfg.connection_timeout_s;
 	hopts.drain_timeout_s = app->cfg.drain_timeout_s;
+	hopts.threads = app->cfg.server_threads;
 	if (http_server_start(&srv, &hopts, routes, nroutes, app) < 0) {
 		log_error("cannot listen on %s:%u: %s", app->cfg.listen_addr,
 			  (unsigned)app->cfg.listen_port, error_msg());
@@ -210,9 +211,9 @@ int cli_serve(int argc, char **argv)
 		goto done;
 	}
 	log_event(LOG_INFO, "listening",
-		  json_pack("{s:s, s:i, s:s, s:s}", "addr", app->cfg.listen_addr, "port",
+		  json_pack("{s:s, s:i, s:s, s:s, s:i}", "addr", app->cfg.listen_addr, "port",
 			    (int)http_server_port(srv), "url", app->cfg.external_url, "data_dir",
-			    app->cfg.data_dir));
+			    app->cfg.data_dir, "threads", (int)http_server_threads(srv)));
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))

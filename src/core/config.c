@@ -299,7 +299,7 @@ enum key_kind {
 
 enum key_target {
 	T_LISTEN, T_EXTERNAL_URL, T_MAX_CONNECTIONS, T_CONNECTION_TIMEOUT, T_MAX_BODY,
-	T_MAX_HEADER, T_DRAIN_TIMEOUT, T_DATA_DIR, T_STORE_URL, T_HTTP_BACKEND, T_MAX_PUSH,
+	T_MAX_HEADER, T_DRAIN_TIMEOUT, T_SERVER_THREADS, T_DATA_DIR, T_STORE_URL, T_HTTP_BACKEND, T_MAX_PUSH,
 	T_SESSION_TTL, T_LOG_LEVEL, T_CHAT_RATE_USER, T_CHAT_RATE_USER_BURST,
 	T_CHAT_RATE_INTEGRATION, T_CHAT_RATE_INTEGRATION_BURST, T_CHAT_LINK_TTL,
 	T_DELIVERY_CONCURRENCY, T_DELIVERY_MAX_ATTEMPTS, T_DELIVERY_BACKOFF_BASE,
@@ -325,6 +325,7 @@ static const struct key_def keys[] = {
 	{ "server", "max_body_bytes", KEY_SIZE, T_MAX_BODY, 1024, (double)GIB },
 	{ "server", "max_header_bytes", KEY_SIZE, T_MAX_HEADER, 4096, (double)MIB },
 	{ "server", "drain_timeout", KEY_DURATION, T_DRAIN_TIMEOUT, 0, 3600 },
+	{ "server", "threads", KEY_COUNT, T_SERVER_THREADS, 0, 256 },
 	{ NULL, "data_dir", KEY_STRING, T_DATA_DIR, 0, 0 },
 	{ "store", "url", KEY_STRING, T_STORE_URL, 0, 0 },
 	{ "git", "http_backend", KEY_STRING, T_HTTP_BACKEND, 0, 0 },
@@ -562,6 +563,7 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 	case T_LISTEN: break; /* applied above */
 	case T_EXTERNAL_URL: set_str(&cfg->external_url, text); break;
 	case T_MAX_CONNECTIONS: cfg->max_connections = (unsigned)u; break;
+	case T_SERVER_THREADS: cfg->server_threads = (unsigned)u; break;
 	case T_CONNECTION_TIMEOUT: cfg->connection_timeout_s = (unsigned)d; break;
 	case T_MAX_BODY: cfg->max_body_bytes = (size_t)u; break;
 	case T_MAX_HEADER: cfg->max_header_bytes = (size_t)u; break;

@@ -29,6 +29,7 @@ struct config {
 	size_t max_body_bytes;      /* server.max_body_bytes: 1 MiB (JSON/form bodies) */
 	size_t max_header_bytes;    /* server.max_header_bytes: 32 KiB */
 	double drain_timeout_s;     /* server.drain_timeout: 10 */
+	unsigned server_threads;    /* server.threads: 0 = one per CPU (the pool has at least 2) */
 	/* storage: */
 	char *data_dir;             /* data_dir: "./data" */
 	char *store_url;            /* store.url: default "sqlite:<data_dir>/slashops.db" */

@@ -50,6 +50,7 @@ Test(config, defaults)
 	cr_assert_eq(cfg.max_body_bytes, 1024 * 1024);
 	cr_assert_eq(cfg.max_header_bytes, 32 * 1024);
 	cr_assert_eq(cfg.drain_timeout_s, 10);
+	cr_assert_eq(cfg.server_threads, 0);
 	cr_assert_str_eq(cfg.data_dir, "./data");
 	cr_assert_null(cfg.store_url);
 	cr_assert_null(cfg.git_http_backend);
@@ -72,6 +73,7 @@ static const char every_key[] =
 	"  max_body_bytes: 512KiB\n"
 	"  max_header_bytes: 16384\n"
 	"  drain_timeout: 2.5s\n"
+	"  threads: 6\n"
 	"data_dir: /var/lib/slashops\n"
 	"store:\n"
 	"  url: sqlite:/tmp/x.db\n"
@@ -101,6 +103,7 @@ Test(config, file_with_every_key)
 	cr_assert_eq(cfg.max_body_bytes, 512 * 1024);
 	cr_assert_eq(cfg.max_header_bytes, 16384);
 	cr_assert_float_eq(cfg.drain_timeout_s, 2.5, 1e-9);
+	cr_assert_eq(cfg.server_threads, 6);
 	cr_assert_str_eq(cfg.data_dir, "/var/lib/slashops");
 	cr_assert_str_eq(cfg.store_url, "sqlite:/tmp/x.db");
 	cr_assert_str_eq(cfg.git_http_backend, "/bin/true");
@@ -129,6 +132,7 @@ Test(config, example_file_matches_defaults)
 	cr_assert_eq(cfg.max_body_bytes, def.max_body_bytes);
 	cr_assert_eq(cfg.max_header_bytes, def.max_header_bytes);
 	cr_assert_eq(cfg.drain_timeout_s, def.drain_timeout_s);
+	cr_assert_eq(cfg.server_threads, def.server_threads);
 	cr_assert_str_eq(cfg.data_dir, def.data_dir);
 	cr_assert_eq(cfg.max_push_bytes, def.max_push_bytes);
 	cr_assert_eq(cfg.session_ttl_s, def.session_ttl_s);
@@ -194,6 +198,8 @@ Test(config, out_of_range)
 {
 	assert_load_error("server:\n  max_connections: 0\n",
 			  "slashops.yml:2:20: server.max_connections must be between 1 and 100000");
+	assert_load_error("server:\n  threads: 257\n",
+			  "slashops.yml:2:12: server.threads must be between 0 and 256");
 	assert_load_error("server:\n  max_body_bytes: 2GiB\n",
 			  "slashops.yml:2:19: server.max_body_bytes must be between 1024 and "
 			  "1073741824 bytes");
