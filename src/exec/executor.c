@@ -1,6 +1,6 @@
 /*
- * exec/executor.c: the job pool, checkouts, generated scripts, the
- * supervisor process and the trace writer (see executor.h and
+ * exec/executor.c: the job pool, checkouts, generated scripts, starting
+ * the supervisor process (supervisor.c) and the trace writer (see executor.h and
  * docs/EXECUTOR.md).
  *
  * Design:
@@ -9,19 +9,13 @@
  *   running job is reachable from the pool's slot table, so a cancel can
  *   flag it and wake its worker through the job's eventfd. No signal
  *   handler anywhere: each worker waits on its own children with poll().
- * - Processes. A step (step_script, after_script) is one fork of a
- *   supervisor. Between fork() and _exit() the supervisor only makes
- *   async-signal-safe calls (the server is multithreaded): it becomes a
- *   child subreaper, forks bash into a new process group (dropping to the
- *   job user, clean signals, exec), then waits on a pidfd of bash and on a
- *   control socket from the worker ('T' = SIGTERM everything, 'K' =
- *   SIGKILL everything, EOF = the server is gone: SIGKILL). When bash has
- *   ended it kills whatever is left: the bash process group, and,
- *   repeatedly, every child listed in /proc/self/task/<pid>/children
- *   (orphans of the job are reparented to it), reaping until it has no
- *   child. Then it sends bash's wait status on the control socket and
- *   exits. The pipe carrying the job's merged stdout and stderr therefore
- *   reaches EOF only when every process of the step is gone.
+ * - Processes. A step (step_script, after_script) is one supervisor
+ *   process, started with posix_spawn() from the server's own binary
+ *   (supervisor.c: no fork of the server, so no copy-on-write faults in
+ *   its threads). It runs bash, kills and reaps everything the step left
+ *   behind, then sends bash's wait status on the control socket. The pipe
+ *   carrying the job's merged stdout and stderr therefore reaches EOF only
+ *   when every process of the step is gone.
  * - Trace. The worker copies the pipe to the trace file as it arrives
  *   (64 KiB reads, write-through), masking masked values on the way with a
  *   carry of at most the longest value minus one byte, and counting bytes
@@ -54,6 +48,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec/supervisor.h"
 #include "git/repo.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -102,6 +97,7 @@ struct exec_job {
 struct exec_pool {
 	struct exec_pool_options o;  /* strings below are owned copies */
 	char *builds_dir, *bash_path, *runner_name, *version;
+	char *supervisor_path;       /* the binary run as exec-supervisor */
 	bool drop_privileges;        /* running as root */
 	uid_t uid;
 	gid_t gid;
@@ -357,200 +353,7 @@ static void tw_section_end(struct tracew *tw, const char *name)
 }
 
 /* ------------------------------------------------------------------ */
-/* The supervisor and the job's shell (after fork: system calls only)  */
-
-struct child_plan {
-	const char *bash;
-	char *const *argv;
-	char *const *envp;
-	const char *cwd;
-	bool drop;
-	uid_t uid;
-	gid_t gid;
-	const gid_t *groups;
-	int n_groups;
-	int devnull, out_w, ctl;     /* descriptors in the parent */
-};
-
-static void say(const char *s)
-{
-	ssize_t r = write(2, s, strlen(s));
-
-	(void)r;
-}
-
-static void move_fd_high(int *fd)
-{
-	int n = fcntl(*fd, F_DUPFD, 10);
-
-	if (n < 0)
-		_exit(126);
-	*fd = n;
-}
-
-static void close_from(int lowfd)
-{
-	if (close_range((unsigned)lowfd, ~0U, 0) < 0)
-		for (int fd = lowfd; fd < 65536; fd++)
-			close(fd);
-}
-
-static __attribute__((noreturn)) void run_shell(const struct child_plan *c)
-{
-	struct sigaction sa;
-	sigset_t none;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int s = 1; s < NSIG; s++)
-		sigaction(s, &sa, NULL);   /* SIGPIPE is ignored in the server */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	close_from(3);                     /* the control socket */
-	if (setpgid(0, 0) < 0)
-		_exit(126);
-	if (c->drop && (setgroups((size_t)c->n_groups, c->groups) < 0 ||
-			setgid(c->gid) < 0 || setuid(c->uid) < 0)) {
-		say(ANSI_BOLD_RED "ERROR: cannot switch to the job user" ANSI_RESET "\n");
-		_exit(126);
-	}
-	/* after setuid, which clears it: the supervisor is gone, die */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (chdir(c->cwd) < 0) {
-		say(ANSI_BOLD_RED "ERROR: cannot enter the project directory" ANSI_RESET "\n");
-		_exit(126);
-	}
-	umask(022);
-	execve(c->bash, c->argv, c->envp);
-	say(ANSI_BOLD_RED "ERROR: cannot start bash" ANSI_RESET "\n");
-	_exit(127);
-}
-
-static size_t fmt_uint(char *out, unsigned long v)
-{
-	char tmp[24];
-	size_t n = 0, k = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		out[k++] = tmp[--n];
-	out[k] = '\0';
-	return k;
-}
-
-/* Sends sig to the process group of bash (while bash is unreaped, so its
- * id cannot have been reused) and to every child of the supervisor and
- * their process groups. Returns the number of children seen. */
-static int signal_all(int sig, pid_t bash_group)
-{
-	char path[64] = "/proc/self/task/", buf[4096];
-	size_t n = strlen(path);
-	int fd, seen = 0;
-	ssize_t k;
-	long cur = -1;
-
-	if (bash_group > 0)
-		kill(-bash_group, sig);
-	n += fmt_uint(path + n, (unsigned long)getpid());
-	memcpy(path + n, "/children", sizeof("/children"));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	while ((k = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < k; i++) {
-			if (buf[i] >= '0' && buf[i] <= '9') {
-				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
-			} else if (cur > 0) {   /* a number is complete at its space */
-				kill((pid_t)cur, sig);
-				kill((pid_t)-cur, sig);
-				seen++;
-				cur = -1;
-			}
-		}
-	}
-	close(fd);
-	return seen;
-}
-
-static __attribute__((noreturn)) void supervise(struct child_plan *c)
-{
-	int st = -1, pidfd, e;
-	bool ctl_open = true, done = false;
-	pid_t bash, r;
-	struct sigaction sa;
-
-	/* Descriptors: 0 /dev/null, 1 and 2 the trace pipe, 3 control. */
-	move_fd_high(&c->devnull);
-	move_fd_high(&c->out_w);
-	move_fd_high(&c->ctl);
-	if (dup2(c->devnull, 0) < 0 || dup2(c->out_w, 1) < 0 || dup2(c->out_w, 2) < 0 ||
-	    dup2(c->ctl, 3) < 0)
-		_exit(126);
-	close_from(4);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = SIG_DFL;   /* SIG_IGN here would make waitpid() fail */
-	sigaction(SIGCHLD, &sa, NULL);
-	setpgid(0, 0);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-	bash = fork();
-	if (bash == 0)
-		run_shell(c);
-	if (bash < 0) {
-		say(ANSI_BOLD_RED "ERROR: cannot fork" ANSI_RESET "\n");
-		goto report;
-	}
-	setpgid(bash, bash);   /* also done by the child: no race either way */
-	pidfd = (int)syscall(SYS_pidfd_open, bash, 0);
-	while (!done) {
-		struct pollfd p[2] = {
-			{ .fd = pidfd, .events = POLLIN },
-			{ .fd = ctl_open ? 3 : -1, .events = POLLIN },
-		};
-		char cmd;
-
-		e = poll(p, 2, pidfd >= 0 ? -1 : 20);
-		if (e < 0 && errno != EINTR)
-			break;
-		if (e > 0 && p[1].revents) {
-			ssize_t k = read(3, &cmd, 1);
-
-			if (k <= 0 && !(k < 0 && errno == EINTR)) {
-				ctl_open = false;      /* the server is gone */
-				signal_all(SIGKILL, bash);
-			} else if (k == 1) {
-				signal_all(cmd == 'K' ? SIGKILL : SIGTERM, bash);
-			}
-		}
-		if (pidfd < 0 || (e > 0 && p[0].revents)) {
-			r = waitpid(bash, &st, pidfd >= 0 ? 0 : WNOHANG);
-			if (r == bash || (r < 0 && errno != EINTR))
-				done = true;
-		}
-	}
-	/* Whatever the job left behind: kill and reap until no child is left
-	 * (orphans of the job are reparented here, the subreaper). */
-	for (;;) {
-		int x;
-
-		signal_all(SIGKILL, 0);
-		r = waitpid(-1, &x, __WALL);
-		if (r < 0 && errno == ECHILD)
-			break;
-	}
-report:
-	if (ctl_open)
-		send(3, &st, sizeof(st), MSG_NOSIGNAL);
-	_exit(0);
-}
-
-/* ------------------------------------------------------------------ */
-/* One step: fork the supervisor, copy its output, apply deadlines     */
+/* One step: spawn the supervisor, copy its output, apply deadlines    */
 
 struct step_result {
 	int wait_status;             /* bash's; valid when have_status */
@@ -570,13 +373,13 @@ static int run_step(struct exec_pool *p, struct exec_job *j, struct tracew *tw,
 		    double deadline_ms, bool is_after, struct step_result *res)
 {
 	int out[2] = { -1, -1 }, ctl[2] = { -1, -1 }, devnull = -1;
-	struct child_plan c;
+	struct exec_sv_plan c;
 	pid_t pid = -1;
 	char *chunk = NULL;
 	bool out_open = true, ctl_open = true, term_sent = false, kill_sent = false;
 	double kill_at = 0;
 	size_t have = 0;
-	int err = 0;
+	int err = 0, e;
 
 	memset(res, 0, sizeof(*res));
 	if (pipe2(out, O_CLOEXEC) < 0 ||
@@ -587,17 +390,16 @@ static int run_step(struct exec_pool *p, struct exec_job *j, struct tracew *tw,
 		err = SO_EFAIL;
 		goto done;
 	}
-	c = (struct child_plan){
+	c = (struct exec_sv_plan){
 		.bash = p->bash_path, .argv = argv, .envp = envp, .cwd = cwd,
 		.drop = p->drop_privileges, .uid = p->uid, .gid = p->gid,
 		.groups = p->groups, .n_groups = p->n_groups,
 		.devnull = devnull, .out_w = out[1], .ctl = ctl[1],
 	};
-	pid = fork();
-	if (pid == 0)
-		supervise(&c);
-	if (pid < 0) {
-		snprintf(res->error, sizeof(res->error), "cannot fork: %s", strerror(errno));
+	if ((e = exec_supervisor_spawn(p->supervisor_path, &c, &pid)) != 0) {
+		pid = -1;
+		snprintf(res->error, sizeof(res->error), "cannot start the job supervisor %s: %s",
+			 p->supervisor_path, strerror(e));
 		err = SO_EFAIL;
 		goto done;
 	}
@@ -1419,10 +1221,30 @@ int exec_pool_start(struct exec_pool **out, const struct exec_pool_options *o)
 	p->runner_name = xstrdup(o->runner_name ? o->runner_name : host);
 	p->version = xstrdup(o->version ? o->version : SLASHOPS_VERSION);
 	p->o.builds_dir = p->o.bash_path = p->o.runner_name = p->o.version = NULL;
+	p->o.supervisor_path = NULL;
 	p->o.run_as = NULL;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 
+	if (o->supervisor_path) {
+		p->supervisor_path = xstrdup(o->supervisor_path);
+	} else {
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (n <= 0) {
+			err = error_set(SO_EFAIL, "cannot resolve /proc/self/exe: %s",
+					strerror(errno));
+			goto done;
+		}
+		self[n] = '\0';
+		p->supervisor_path = xstrdup(self);
+	}
+	if (access(p->supervisor_path, X_OK) < 0) {
+		err = error_set(SO_EINVALID, "the job supervisor %s is not executable",
+				p->supervisor_path);
+		goto done;
+	}
 	if (access(p->bash_path, X_OK) < 0) {
 		err = error_set(SO_EINVALID, "bash not found at %s", p->bash_path);
 		goto done;
@@ -1654,5 +1476,6 @@ void exec_pool_stop(struct exec_pool *p)
 	free(p->bash_path);
 	free(p->runner_name);
 	free(p->version);
+	free(p->supervisor_path);
 	free(p);
 }

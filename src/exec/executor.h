@@ -20,8 +20,9 @@
  *      its own timeout, its failure only a warning;
  *   5. cleanup_file_variables, then "Job succeeded" or "ERROR: Job failed:
  *      <reason>", and the checkout is removed.
- * Each bash runs under a small supervisor process (a fork of the server
- * that never execs and only makes system calls) which is a child subreaper:
+ * Each bash runs under a small supervisor process (the server's own binary
+ * started with posix_spawn as "exec-supervisor", so the server is never
+ * forked and never copies its pages) which is a child subreaper:
  * when the script ends, times out or is canceled, every process the job
  * left behind (background jobs, double-forked daemons, setsid) is killed
  * and reaped before the step counts as finished. If the server dies, the
@@ -136,6 +137,11 @@ struct exec_pool_options {
 	unsigned kill_grace_ms;    /* SIGTERM -> SIGKILL delay; 0 = 5000 */
 	unsigned after_script_timeout_s; /* 0 = 300 (GitLab Runner's 5 min) */
 	bool keep_builds;          /* keep <builds_dir>/<job_id> after the job */
+	/* The program started as "<it> exec-supervisor ..." for each step: a
+	 * binary linking this executor (supervisor.c answers that command
+	 * before main()). NULL = this process's own binary (/proc/self/exe,
+	 * resolved at start). */
+	const char *supervisor_path;
 	/* Called when a job leaves the queue and starts (may be NULL). */
 	void (*on_start)(void *cls, int64_t job_id);
 	/* Called exactly once per accepted job, when it has ended and every
