@@ -32,11 +32,13 @@ static void run(const char *fmt, ...)
 	buf_dispose(&b);
 }
 
-static char *capture(const char *cmd)
+/* Runs cmd (stolen) and returns its first output line. */
+static char *capture(char *cmd)
 {
 	char line[256] = "";
 	FILE *f = popen(cmd, "r");
 
+	free(cmd);
 	cr_assert_not_null(f);
 	if (!fgets(line, sizeof(line), f))
 		line[0] = '\0';
