@@ -1187,6 +1187,28 @@ static int mkdir_p(const char *path)
 	return err;
 }
 
+/* The supervisor program: slashops-exec-supervisor beside this process's
+ * binary (libc only, quick to start), else the binary itself. */
+static int supervisor_default(char **out)
+{
+	char self[4096], *slash, *alone;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return error_set(SO_EFAIL, "cannot resolve /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	alone = xasprintf("%.*s/slashops-exec-supervisor", slash ? (int)(slash - self) : 1,
+			  slash ? self : ".");
+	if (access(alone, X_OK) == 0) {
+		*out = alone;
+		return 0;
+	}
+	free(alone);
+	*out = xstrdup(self);
+	return 0;
+}
+
 int exec_pool_start(struct exec_pool **out, const struct exec_pool_options *o)
 {
 	struct exec_pool *p = NULL;
@@ -1226,20 +1248,10 @@ int exec_pool_start(struct exec_pool **out, const struct exec_pool_options *o)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 
-	if (o->supervisor_path) {
+	if (o->supervisor_path)
 		p->supervisor_path = xstrdup(o->supervisor_path);
-	} else {
-		char self[4096];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-		if (n <= 0) {
-			err = error_set(SO_EFAIL, "cannot resolve /proc/self/exe: %s",
-					strerror(errno));
-			goto done;
-		}
-		self[n] = '\0';
-		p->supervisor_path = xstrdup(self);
-	}
+	else if ((err = supervisor_default(&p->supervisor_path)) < 0)
+		goto done;
 	if (access(p->supervisor_path, X_OK) < 0) {
 		err = error_set(SO_EINVALID, "the job supervisor %s is not executable",
 				p->supervisor_path);

@@ -139,8 +139,9 @@ struct exec_pool_options {
 	bool keep_builds;          /* keep <builds_dir>/<job_id> after the job */
 	/* The program started as "<it> exec-supervisor ..." for each step: a
 	 * binary linking this executor (supervisor.c answers that command
-	 * before main()). NULL = this process's own binary (/proc/self/exe,
-	 * resolved at start). */
+	 * before main()). NULL = slashops-exec-supervisor in the directory of
+	 * this process's binary (/proc/self/exe, resolved at start; it links
+	 * only libc, so it starts faster), else that binary itself. */
 	const char *supervisor_path;
 	/* Called when a job leaves the queue and starts (may be NULL). */
 	void (*on_start)(void *cls, int64_t job_id);
