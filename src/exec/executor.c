@@ -741,7 +741,15 @@ done:
 /* Copies the object database (loose objects, packs), never an
  * alternates file, never following a symlink. depth bounds the walk:
  * objects/<xx>/<file>, objects/pack/<file>, objects/info/<file>. */
-static int copy_objects(const char *from, const char *to, int depth, char *buf, size_t size)
+static bool is_fanout(const char *name)
+{
+	return strlen(name) == 2 && strspn(name, "0123456789abcdef") == 2;
+}
+
+/* skip_loose: at the top level, leave out the loose objects' fan-out
+ * directories (pack_loose() has packed them). */
+static int copy_objects(const char *from, const char *to, int depth, char *buf, size_t size,
+			bool skip_loose)
 {
 	DIR *d = opendir(from);
 	struct dirent *e;
@@ -759,13 +767,13 @@ static int copy_objects(const char *from, const char *to, int depth, char *buf, 
 		struct stat st;
 
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-		    strstr(e->d_name, "alternates"))
+		    strstr(e->d_name, "alternates") || (skip_loose && is_fanout(e->d_name)))
 			continue;
 		f = xasprintf("%s/%s", from, e->d_name);
 		t = xasprintf("%s/%s", to, e->d_name);
 		if (lstat(f, &st) == 0) {
 			if (S_ISDIR(st.st_mode) && depth > 0)
-				err = copy_objects(f, t, depth - 1, buf, size);
+				err = copy_objects(f, t, depth - 1, buf, size, false);
 			else if (S_ISREG(st.st_mode))
 				err = copy_file(f, t, buf, size);
 		}
@@ -775,6 +783,84 @@ static int copy_objects(const char *from, const char *to, int depth, char *buf, 
 done:
 	closedir(d);
 	return err;
+}
+
+#define MAX_PACKED_LOOSE 2000
+
+/* Writes the source repository's loose objects into to_pack as one pack
+ * (2 files instead of a directory and a file per object: creating inodes
+ * is most of a job's cost, docs/BENCHMARKS.md). Returns 1 when done, 0
+ * when there is nothing to pack or too much (the caller copies the loose
+ * files instead), negative on error. */
+static int pack_loose(const char *src, const char *from, const char *to_pack)
+{
+	git_repository *repo = NULL;
+	git_packbuilder *pb = NULL;
+	DIR *d = opendir(from), *sub = NULL;
+	struct dirent *e, *f;
+	git_oid *oids = xcalloc(MAX_PACKED_LOOSE, sizeof(*oids));
+	size_t n = 0;
+	int ret = 0;
+
+	if (!d)
+		goto cleanup;
+	while (ret == 0 && (e = readdir(d))) {
+		char *path;
+
+		if (!is_fanout(e->d_name))
+			continue;
+		path = xasprintf("%s/%s", from, e->d_name);
+		sub = opendir(path);
+		free(path);
+		while (sub && (f = readdir(sub))) {
+			char hex[GIT_OID_HEXSZ + 1];
+
+			if (strlen(f->d_name) != GIT_OID_HEXSZ - 2 ||
+			    strspn(f->d_name, "0123456789abcdef") != GIT_OID_HEXSZ - 2)
+				continue;   /* temporary files of a push */
+			if (n == MAX_PACKED_LOOSE) {
+				ret = -1;   /* too many: copy the files */
+				break;
+			}
+			snprintf(hex, sizeof(hex), "%s%s", e->d_name, f->d_name);
+			if (git_oid_fromstr(&oids[n], hex) == 0)
+				n++;
+		}
+		if (sub)
+			closedir(sub);
+		sub = NULL;
+	}
+	if (ret < 0 || n == 0) {
+		ret = 0;
+		goto cleanup;
+	}
+	if (git_repository_open_bare(&repo, src) < 0 || git_packbuilder_new(&pb, repo) < 0) {
+		ret = git_fail("cannot pack the loose objects");
+		goto cleanup;
+	}
+	git_packbuilder_set_threads(pb, 1);
+	for (size_t i = 0; i < n; i++) {
+		if (git_packbuilder_insert(pb, &oids[i], NULL) < 0) {
+			ret = git_fail("cannot pack the loose objects");
+			goto cleanup;
+		}
+	}
+	if (mkdir(to_pack, 0755) < 0 && errno != EEXIST) {
+		ret = error_set(SO_EFAIL, "cannot create %s: %s", to_pack, strerror(errno));
+		goto cleanup;
+	}
+	if (git_packbuilder_write(pb, to_pack, 0, NULL, NULL) < 0) {
+		ret = git_fail("cannot write the pack of loose objects");
+		goto cleanup;
+	}
+	ret = 1;
+cleanup:
+	git_packbuilder_free(pb);
+	git_repository_free(repo);
+	if (d)
+		closedir(d);
+	free(oids);
+	return ret;
 }
 
 /* Makes dir a fresh repository holding a copy of the project's objects
@@ -791,9 +877,9 @@ static int checkout(struct exec_job *j, const char *dir)
 	git_oid oid;
 	char *src = gitrepo_path(j->repos_dir, j->project_id);
 	char *from = xasprintf("%s/objects", src), *to = xasprintf("%s/.git/objects", dir);
-	char *buf = xmalloc(READ_CHUNK);
+	char *buf = xmalloc(READ_CHUNK), *pack = NULL;
 	struct stat st;
-	int err = 0;
+	int err = 0, packed;
 
 	git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION);
 	if (stat(from, &st) < 0) {
@@ -807,7 +893,12 @@ static int checkout(struct exec_job *j, const char *dir)
 	}
 	git_repository_free(repo);
 	repo = NULL;
-	if ((err = copy_objects(from, to, 2, buf, READ_CHUNK)) < 0)
+	pack = xasprintf("%s/pack", to);
+	if ((packed = pack_loose(src, from, pack)) < 0) {
+		err = packed;
+		goto done;
+	}
+	if ((err = copy_objects(from, to, 2, buf, READ_CHUNK, packed == 1)) < 0)
 		goto done;
 	if (git_repository_open(&repo, dir) < 0) {
 		err = git_fail("cannot open the repository");
@@ -828,6 +919,7 @@ done:
 	git_object_free(commit);
 	git_repository_free(repo);
 	free(buf);
+	free(pack);
 	free(from);
 	free(to);
 	free(src);

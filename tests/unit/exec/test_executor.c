@@ -832,7 +832,10 @@ Test(exec, checkout_is_the_commit_not_the_branch)
 {
 	const char *script[] = { "cat a.txt", "test ! -e b.txt && echo no-b-here",
 				 "echo \"head=$(git rev-parse HEAD)\"",
-				 "echo \"dir=$CI_PROJECT_DIR pwd=$(pwd)\"", NULL };
+				 "echo \"dir=$CI_PROJECT_DIR pwd=$(pwd)\"",
+				 "git fsck --no-dangling --no-progress && echo fsck-ok",
+				 "echo \"loose=$(find .git/objects -path '*/[0-9a-f][0-9a-f]/*' | wc -l)\"",
+				 NULL };
 	struct exec_job_spec s = spec(1, script), bad = spec(2, script);
 	struct rec *r;
 	char *t, *want;
@@ -854,6 +857,9 @@ Test(exec, checkout_is_the_commit_not_the_branch)
 	want = xasprintf("\ndir=%s/1 pwd=%s/1\n", builds, builds);
 	cr_assert_not_null(strstr(t, want), "%s", t);
 	free(want);
+	/* the pushed loose objects arrive as one pack, complete */
+	cr_assert_not_null(strstr(t, "\nfsck-ok\n"), "%s", t);
+	cr_assert_not_null(strstr(t, "\nloose=0\n"), "%s", t);
 	free(t);
 
 	r = wait_done(2, 60);
