@@ -868,7 +868,7 @@ cleanup:
  * libgit2 1.5 leaks in the remote configuration it writes, and copying
  * is what a local clone without hard links does. Hard links are out of
  * the question: the job user would own the server's object files after
- * the chown.) */
+ * the chown.) Loose objects become one pack (pack_loose). */
 static int checkout(struct exec_job *j, const char *dir)
 {
 	git_checkout_options ck;
