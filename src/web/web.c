@@ -183,6 +183,8 @@ static const char app_css[] =
 	".btn-danger:hover{background:#c91c00}\n"
 	".actions{display:flex;gap:12px;margin-top:20px}\n"
 	".actions form,form.inline{margin:0;display:inline-block}\n"
+	/* [hidden] wins over any display rule (job.js hides finished jobs' forms) */
+	"[hidden]{display:none!important}\n"
 	".lead{font-size:17px}\n"
 	".details th{width:180px}\n"
 	".values th{width:220px}\n"
