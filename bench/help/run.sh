@@ -21,7 +21,9 @@
 # Knobs (environment): BENCH_DURATION (10s), BENCH_CONNECTIONS (64),
 # BENCH_THREADS (2), BENCH_BUILD_DIR (build-bench), SLASHOPS_BIN (skip the
 # build and use this binary), BENCH_PERF_OUT (perf record the server during
-# its run into this file), BENCH_VERBOSE (print wrk's full output).
+# its run into this file), BENCH_VERBOSE (print wrk's full output),
+# BENCH_HOLD (stop after step 5 and keep the linked server up, for profiling
+# by hand; the trigger URL and pid are printed).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -161,6 +163,13 @@ reply=$(trigger help)
 [ "$(cat "$tmp/status")" = 200 ] || die "help answered $(cat "$tmp/status")"
 printf '%s' "$reply" | grep -q 'Available commands' || die "no help text in: $reply"
 reply_bytes=${#reply}
+if [ -n "${BENCH_HOLD:-}" ]; then # keep the linked server up for profiling by hand
+	echo "bench: holding slashops pid $slashops_pid; trigger $trigger_url" \
+		"(BENCH_TOKEN=$BENCH_TOKEN BENCH_TEAM_ID=$BENCH_TEAM_ID BENCH_USER_ID=$BENCH_USER_ID);" \
+		"stop with Ctrl-C or TERM"
+	while kill -0 "$slashops_pid" 2>/dev/null; do sleep 1; done
+	exit 0
+fi
 
 # ---- 6. wrk against slashops, sampling RSS ----
 rss_file=$tmp/rss

@@ -163,7 +163,9 @@ int cli_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (auth_init() < 0 || gitrepo_init() < 0) {
+	/* libgit2 is initialised on first use (git/repo.c), not here: its
+	 * set-up touches megabytes of library pages few servers need. */
+	if (auth_init() < 0) {
 		log_error("cannot initialise libraries: %s", error_msg());
 		goto done;
 	}

@@ -113,7 +113,7 @@ struct exec_pool {
 	pthread_t *threads;
 	unsigned n_threads;
 	bool stopping;
-	bool git_ready;              /* gitrepo_init() done */
+	bool git_ready;              /* shut libgit2 down at stop (set up at the first checkout) */
 };
 
 static char **strv_dup(const char *const *v)
@@ -881,6 +881,10 @@ static int checkout(struct exec_job *j, const char *dir)
 	struct stat st;
 	int err = 0, packed;
 
+	/* libgit2 is set up on the first checkout, not at pool start (its
+	 * global set-up costs megabytes of memory; see git/repo.c) */
+	if ((err = gitrepo_init()) < 0)
+		goto done;
 	git_checkout_options_init(&ck, GIT_CHECKOUT_OPTIONS_VERSION);
 	if (stat(from, &st) < 0) {
 		err = error_set(SO_ENOTFOUND, "repository of project %lld not found",
@@ -1375,8 +1379,6 @@ int exec_pool_start(struct exec_pool **out, const struct exec_pool_options *o)
 		else
 			p->user_name = xasprintf("%u", (unsigned)geteuid());
 	}
-	if ((err = gitrepo_init()) < 0)
-		goto done;
 	p->git_ready = true;
 	p->slots = xcalloc(p->o.max_concurrent, sizeof(*p->slots));
 	p->threads = xcalloc(p->o.max_concurrent, sizeof(*p->threads));

@@ -14,12 +14,18 @@
  * it). Removal is a depth-first walk (nftw, never following symlinks) that
  * refuses to touch anything that does not resolve to a path strictly
  * inside repos_dir.
+ *
+ * libgit2 is initialised on first use (gitrepo_init() is idempotent and
+ * every call here makes it): its global set-up (TLS and SSH back ends,
+ * CA certificates) touches about 3 MiB of library pages, which a server
+ * that nobody pushes to or runs jobs on never needs.
  */
 #include "git/repo.h"
 
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,16 +47,31 @@ static int git_fail(int gitcode, const char *what)
 	return error_set(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
+static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool initialised; /* under init_mu */
+
 int gitrepo_init(void)
 {
-	if (git_libgit2_init() < 0)
-		return git_fail(-1, "cannot initialise libgit2");
-	return 0;
+	int err = 0;
+
+	pthread_mutex_lock(&init_mu);
+	if (!initialised) {
+		if (git_libgit2_init() < 0)
+			err = git_fail(-1, "cannot initialise libgit2");
+		else
+			initialised = true;
+	}
+	pthread_mutex_unlock(&init_mu);
+	return err;
 }
 
 void gitrepo_shutdown(void)
 {
-	git_libgit2_shutdown();
+	pthread_mutex_lock(&init_mu);
+	if (initialised)
+		git_libgit2_shutdown();
+	initialised = false;
+	pthread_mutex_unlock(&init_mu);
 }
 
 char *gitrepo_path(const char *repos_dir, int64_t project_id)
@@ -63,7 +84,8 @@ bool gitrepo_branch_name_valid(const char *branch)
 	char *ref;
 	int valid = 0;
 
-	if (!branch || !*branch || strlen(branch) > 255 || branch[0] == '-')
+	if (!branch || !*branch || strlen(branch) > 255 || branch[0] == '-' ||
+	    gitrepo_init() < 0)
 		return false;
 	ref = xasprintf("refs/heads/%s", branch);
 	if (git_reference_name_is_valid(&valid, ref) < 0)
@@ -74,9 +96,13 @@ bool gitrepo_branch_name_valid(const char *branch)
 
 static int open_repo(const char *repos_dir, int64_t project_id, git_repository **out)
 {
-	char *path = gitrepo_path(repos_dir, project_id);
-	int rc, err = 0;
+	char *path;
+	int rc, err;
 
+	*out = NULL;
+	if ((err = gitrepo_init()) < 0)
+		return err;
+	path = gitrepo_path(repos_dir, project_id);
 	rc = git_repository_open_bare(out, path);
 	if (rc < 0)
 		err = rc == GIT_ENOTFOUND
@@ -102,6 +128,8 @@ int gitrepo_create(const char *repos_dir, int64_t project_id, const char *defaul
 		err = error_set(SO_EINVALID, "invalid project id");
 		goto done;
 	}
+	if ((err = gitrepo_init()) < 0)
+		goto done;
 	if (!gitrepo_branch_name_valid(branch)) {
 		err = error_set(SO_EINVALID, "default_branch is not a valid branch name");
 		goto done;

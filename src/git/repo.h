@@ -18,7 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int gitrepo_init(void);      /* git_libgit2_init(); call once at start */
+/* Initialises libgit2 once per process; later calls are cheap. Every
+ * gitrepo_* call below does it itself; code that calls libgit2 directly
+ * calls this first. gitrepo_shutdown() undoes it (at exit). */
+int gitrepo_init(void);
 void gitrepo_shutdown(void);
 
 /* "<repos_dir>/<id>.git". Caller frees. */

@@ -266,3 +266,20 @@ Test(gitrepo, delete_refuses_outside_repos_dir)
 	free(link);
 	free(dotdot);
 }
+
+/* libgit2 is set up on first use: after a shutdown (or without any
+ * gitrepo_init), the calls still work; gitrepo_init is idempotent. */
+Test(gitrepo, libgit2_is_initialised_on_first_use)
+{
+	bool empty = false;
+
+	gitrepo_shutdown(); /* undo setup's */
+	cr_assert(gitrepo_branch_name_valid("main"));
+	gitrepo_shutdown();
+	cr_assert_eq(gitrepo_create(repos, 7, NULL), 0, "%s", error_msg());
+	cr_assert_eq(gitrepo_init(), 0);
+	cr_assert_eq(gitrepo_init(), 0);
+	gitrepo_shutdown(); /* one shutdown undoes any number of inits */
+	cr_assert_eq(gitrepo_is_empty(repos, 7, &empty), 0, "%s", error_msg());
+	cr_assert(empty);
+}
