@@ -893,6 +893,10 @@ static int sq_open_version(void **out, const char *target, int max_version)
 	int err, rc;
 
 	*out = NULL;
+	/* No global memory statistics: they put one process-wide mutex on
+	 * every SQLite allocation, which threads serving requests contend
+	 * for. Refused (harmlessly) once SQLite is already initialised. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (max_version > SCHEMA_VERSION)
 		max_version = SCHEMA_VERSION;
 	sq->path = xstrdup(target);
