@@ -22,7 +22,8 @@
 # BENCH_THREADS (2), BENCH_BUILD_DIR (build-bench), SLASHOPS_BIN (skip the
 # build and use this binary), BENCH_PERF_OUT (perf record the server during
 # its run into this file), BENCH_VERBOSE (print wrk's full output),
-# BENCH_HOLD (stop after step 5 and keep the linked server up, for profiling
+# BENCH_SERVER_THREADS (server.threads; default: the server's own, one per
+# CPU), BENCH_HOLD (stop after step 5 and keep the linked server up, for profiling
 # by hand; the trigger URL and pid are printed).
 set -euo pipefail
 
@@ -99,6 +100,9 @@ chat:
     per_user: 0
     per_integration: 0
 EOF
+if [ -n "${BENCH_SERVER_THREADS:-}" ]; then
+	printf 'server:\n  threads: %s\n' "$BENCH_SERVER_THREADS" >>"$tmp/slashops.yml"
+fi
 "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --config "$tmp/slashops.yml" \
 	>"$tmp/slashops.log" 2>&1 &
 slashops_pid=$!
