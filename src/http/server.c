@@ -21,7 +21,9 @@
  *        suspended (MHD stops reading from the socket, so TCP pushes back
  *        on the client); the worker resumes it when it has drained the
  *        queue below QUEUE_MAX / 2. The queue is bounded by QUEUE_MAX
- *        plus one MHD read buffer (server.max_header_bytes).
+ *        plus one MHD read buffer (server.max_header_bytes). Its chunks
+ *        (CHUNK_CAP, small pieces share one) are reused once drained, so
+ *        a long upload allocates nothing per chunk.
  *      end of body: the pool thread suspends the connection until the
  *        worker has called the sink for the end and thereby answered;
  *        then the answer is queued from the pool thread (MHD calls the
@@ -118,6 +120,8 @@
 #define MAX_SNAPSHOT_HEADERS 1024     /* MHD's memory limit bounds them well before */
 #define STREAM_BLOCK (32 * 1024)
 #define QUEUE_MAX (256 * 1024)          /* upload bytes queued for a worker before suspending */
+#define CHUNK_CAP (32 * 1024)           /* queue chunk size; small pieces share one */
+#define MAX_SPARE (QUEUE_MAX / CHUNK_CAP + 2) /* drained chunks kept for reuse: a full queue's worth */
 #define WORKER_STACK (2 * 1024 * 1024) /* stack of a request's worker thread */
 #define DISCARD_LIMIT ((uint64_t)64 << 20)
 
@@ -159,6 +163,7 @@ struct pair {
 struct chunk {
 	struct chunk *next;
 	size_t len;
+	size_t cap;
 	char data[];
 };
 
@@ -178,6 +183,8 @@ struct job {
 	/* upload */
 	bool has_sink;                 /* set before the worker starts */
 	struct chunk *head, *tail;     /* (mu) body bytes for the sink */
+	struct chunk *spare;           /* (mu) drained chunks kept for reuse */
+	unsigned nspare;               /* (mu) */
 	size_t queued;                 /* (mu) bytes in the queue */
 	bool body_end;                 /* (mu) MHD has seen the end of the body */
 	bool in_sink;                  /* (mu) the worker may still touch req */
@@ -296,6 +303,19 @@ static void job_free_chunks(struct job *job)
 	job->queued = 0;
 }
 
+/* A drained chunk goes back for reuse (a busy upload then allocates
+ * nothing per chunk) or is freed. Call with job->mu held. */
+static void chunk_recycle_locked(struct job *job, struct chunk *c)
+{
+	if (c->cap == CHUNK_CAP && job->nspare < MAX_SPARE) {
+		c->next = job->spare;
+		job->spare = c;
+		job->nspare++;
+	} else {
+		free(c);
+	}
+}
+
 static struct job *job_new(struct http_request *req)
 {
 	struct http_server *srv = req->srv;
@@ -350,6 +370,12 @@ static void job_unref(struct job *job)
 	if (job->free_cls)
 		job->free_cls(job->cls);
 	job_free_chunks(job);
+	while (job->spare) {
+		struct chunk *c = job->spare;
+
+		job->spare = c->next;
+		free(c);
+	}
 	free(job->out);
 	pthread_cond_destroy(&job->cond);
 	pthread_mutex_destroy(&job->mu);
@@ -620,8 +646,8 @@ static void worker_sink(struct job *job)
 				failed = true;
 			}
 		}
-		free(c);
 		pthread_mutex_lock(&job->mu);
+		chunk_recycle_locked(job, c);
 		if (failed && !job->sink_failed) {
 			job->sink_failed = true;
 			job_free_chunks(job);
@@ -765,10 +791,29 @@ static int start_worker(struct http_request *req, bool with_sink)
 
 /* -------------------------------------------------------------- routing */
 
+/* Appends body bytes to the queue: into the last chunk when they fit,
+ * else into a spare or new chunk of CHUNK_CAP (or n, when larger). */
 static void queue_chunk_locked(struct job *job, const char *data, size_t n)
 {
-	struct chunk *c = xmalloc(sizeof(*c) + n);
+	struct chunk *c = job->tail;
 
+	job->queued += n;
+	pthread_cond_signal(&job->cond);
+	if (c && c->cap - c->len >= n) {
+		memcpy(c->data + c->len, data, n);
+		c->len += n;
+		return;
+	}
+	if (n <= CHUNK_CAP && job->spare) {
+		c = job->spare;
+		job->spare = c->next;
+		job->nspare--;
+	} else {
+		size_t cap = n > CHUNK_CAP ? n : CHUNK_CAP;
+
+		c = xmalloc(sizeof(*c) + cap);
+		c->cap = cap;
+	}
 	c->next = NULL;
 	c->len = n;
 	memcpy(c->data, data, n);
@@ -777,8 +822,6 @@ static void queue_chunk_locked(struct job *job, const char *data, size_t n)
 	else
 		job->head = c;
 	job->tail = c;
-	job->queued += n;
-	pthread_cond_signal(&job->cond);
 }
 
 /* Finds and runs routes from index start. body_ready: the whole body is in
