@@ -71,7 +71,9 @@
  *  - Buffered routes collect the body into a struct buf capped at
  *    max_body_bytes; streaming routes get a body sink. Routing happens at
  *    header time, so a too-large Content-Length is refused before any of
- *    the body is read.
+ *    the body is buffered; a body up to DISCARD_LIMIT is still read and
+ *    dropped before the 413 goes out, so a client that is still sending
+ *    reads the answer instead of a reset.
  *  - Every response carries X-Content-Type-Options: nosniff; HTML ones
  *    also X-Frame-Options and (unless the handler set its own) a
  *    Content-Security-Policy that forbids inline script. While stopping,
@@ -853,6 +855,11 @@ static void route(struct http_request *req, size_t start, bool body_ready)
 			if (req->content_length >= 0 &&
 			    (uint64_t)req->content_length > srv->max_body_bytes) {
 				respond_std(req, 413);
+				/* A client still sending would see a reset instead
+				 * of the answer: read and drop a body of moderate
+				 * size first (on_request sends the 413 at its end). */
+				if ((uint64_t)req->content_length <= DISCARD_LIMIT)
+					req->phase = PHASE_DISCARD;
 				return;
 			}
 			req->route_idx = idx;
@@ -1111,6 +1118,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			route(req, 0, false);
 		if (!req->answered && req->phase == PHASE_NEW)
 			respond_std(req, 500);
+		if (req->phase == PHASE_DISCARD)
+			return MHD_YES; /* answered once the body is dropped */
 		return queue_answer(req);
 	}
 	if (*upload_data_size > 0) {
