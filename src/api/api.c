@@ -46,13 +46,11 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v4/projects/:id/pipelines", api_pipelines_list, 0 },
 	{ "GET", "/api/v4/projects/:id/pipelines/:pipeline_id", api_pipelines_get, 0 },
 	{ "GET", "/api/v4/projects/:id/pipelines/:pipeline_id/jobs", api_pipeline_jobs, 0 },
-#ifdef SO_API_HAVE_JOBS
 	{ "GET", "/api/v4/projects/:id/jobs", api_jobs_list, 0 },
 	{ "GET", "/api/v4/projects/:id/jobs/:job_id", api_jobs_get, 0 },
 	{ "GET", "/api/v4/projects/:id/jobs/:job_id/trace", api_jobs_trace, 0 },
 	{ "POST", "/api/v4/projects/:id/jobs/:job_id/play", api_jobs_play, 0 },
 	{ "POST", "/api/v4/projects/:id/jobs/:job_id/cancel", api_jobs_cancel, 0 },
-#endif
 #define MM_SLASH(prefix) "/api/v4/projects/:id/" prefix "/" API_MATTERMOST_SLASH_COMMANDS_SLUG
 	{ "GET", MM_SLASH("integrations"), api_integration_get, 0 },
 	{ "PUT", MM_SLASH("integrations"), api_integration_put, 0 },
