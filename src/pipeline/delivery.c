@@ -15,6 +15,12 @@
  *      timer, the next fetch deadline, or curl_multi_wakeup() from
  *      delivery_wake().
  *
+ * libcurl is set up lazily: until the outbox first holds a row, the
+ * thread sleeps on a condition variable (woken by delivery_wake() or the
+ * poll interval) and no curl_global_init()/multi handle exists, so a
+ * server that has not yet replied to anything carries none of libcurl's
+ * TLS back ends' pages (about 2.4 MiB resident).
+ *
  * Time: the store keeps next_attempt_at in whole Unix seconds. The worker
  * writes floor(retry time) there (durable, so a restart retries at about
  * the right time) and keeps the exact monotonic deadline in a "hold" while
@@ -71,11 +77,12 @@ struct delivery {
 	struct delivery_options o;
 	pthread_t thread;
 	bool thread_started;
-	pthread_mutex_t mu; /* guards stop, woken, stats */
+	pthread_mutex_t mu; /* guards stop, woken, stats, multi's creation */
+	pthread_cond_t cv;  /* signalled by wake/stop while multi is NULL */
 	bool stop;
 	bool woken;
 	struct delivery_stats stats;
-	CURLM *multi;
+	CURLM *multi; /* NULL until the first row is seen (set under mu) */
 	struct slot *slots; /* o.concurrency of them */
 	unsigned inflight;
 	struct hold *holds;
@@ -664,6 +671,55 @@ static double fill(struct delivery *d)
 
 /* ------------------------------------------------------------ the thread */
 
+/* Before libcurl is set up: when woken or at fetch_at, looks whether the
+ * outbox holds any row and, if so, creates the multi handle; otherwise
+ * sleeps until a wake, stop or the next look. Returns the next look's
+ * monotonic time. */
+static double await_first_row(struct delivery *d, bool woken, double fetch_at)
+{
+	int64_t next_due = 0;
+	CURLM *multi;
+	struct timespec ts;
+	double at;
+
+	if (woken || clock_mono_ms() >= fetch_at) {
+		fetch_at = clock_mono_ms() + d->o.poll_s * 1000.0;
+		if (store_outbox_next_due(d->app->store, &next_due) == 0 && next_due > 0) {
+			pthread_once(&curl_once, curl_init_once);
+			if (curl_init_rc != CURLE_OK) {
+				log_event(LOG_ERROR, "cannot initialise libcurl",
+					  json_pack("{s:s}", "error",
+						    curl_easy_strerror(curl_init_rc)));
+			} else if (!(multi = curl_multi_init())) {
+				log_event(LOG_ERROR, "cannot create a libcurl multi handle", NULL);
+			} else {
+				pthread_mutex_lock(&d->mu);
+				d->multi = multi;
+				pthread_mutex_unlock(&d->mu);
+				return 0;
+			}
+		}
+	}
+	at = fetch_at;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	{
+		double wait_ms = at - clock_mono_ms();
+		long long ns;
+
+		if (wait_ms < 0)
+			wait_ms = 0;
+		ns = (long long)ts.tv_nsec + (long long)(wait_ms * 1e6);
+		ts.tv_sec += (time_t)(ns / 1000000000LL);
+		ts.tv_nsec = (long)(ns % 1000000000LL);
+	}
+	pthread_mutex_lock(&d->mu);
+	while (!d->stop && !d->woken)
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&d->mu);
+	return fetch_at;
+}
+
 static void *worker(void *arg)
 {
 	struct delivery *d = arg;
@@ -680,6 +736,12 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		if (stop)
 			break;
+		if (!d->multi) {
+			fetch_at = await_first_row(d, woken, fetch_at);
+			if (!d->multi)
+				continue;
+			woken = true;
+		}
 		if (d->inflight < d->o.concurrency && (woken || clock_mono_ms() >= fetch_at))
 			fetch_at = fill(d);
 		curl_multi_perform(d->multi, &running);
@@ -696,7 +758,7 @@ static void *worker(void *arg)
 	/* Stopping: let POSTs in flight finish for a while; the rest stay
 	 * pending in the store and go out at the next start. */
 	deadline = clock_mono_ms() + d->o.stop_timeout_s * 1000.0;
-	while (d->inflight > 0 && (now = clock_mono_ms()) < deadline) {
+	while (d->multi && d->inflight > 0 && (now = clock_mono_ms()) < deadline) {
 		curl_multi_perform(d->multi, &running);
 		reap(d);
 		wait = deadline - clock_mono_ms();
@@ -736,10 +798,6 @@ int delivery_start(struct delivery **out, struct app *app, const struct delivery
 
 	assert(out && app && app->store);
 	*out = NULL;
-	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_rc != CURLE_OK)
-		return error_set(SO_EFAIL, "cannot initialise libcurl: %s",
-				 curl_easy_strerror(curl_init_rc));
 	d = xcalloc(1, sizeof(*d));
 	d->app = app;
 	if (o)
@@ -771,11 +829,15 @@ int delivery_start(struct delivery **out, struct app *app, const struct delivery
 	if (d->rng == 0)
 		d->rng = 88172645463325252ULL;
 	pthread_mutex_init(&d->mu, NULL);
-	d->slots = xcalloc(d->o.concurrency, sizeof(*d->slots));
-	if (!(d->multi = curl_multi_init())) {
-		err = error_set(SO_EFAIL, "cannot create a libcurl multi handle");
-		goto done;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&d->cv, &ca);
+		pthread_condattr_destroy(&ca);
 	}
+	d->slots = xcalloc(d->o.concurrency, sizeof(*d->slots));
 	if (pthread_create(&d->thread, NULL, worker, d) != 0) {
 		err = error_set(SO_EFAIL, "cannot start the delivery thread");
 		goto done;
@@ -798,8 +860,11 @@ void delivery_stop(struct delivery *d)
 	if (d->thread_started) {
 		pthread_mutex_lock(&d->mu);
 		d->stop = true;
+		if (d->multi)
+			curl_multi_wakeup(d->multi);
+		else
+			pthread_cond_signal(&d->cv);
 		pthread_mutex_unlock(&d->mu);
-		curl_multi_wakeup(d->multi);
 		pthread_join(d->thread, NULL);
 	}
 	if (d->multi)
@@ -808,6 +873,7 @@ void delivery_stop(struct delivery *d)
 		free(d->holds[i].url);
 	free(d->holds);
 	free(d->slots);
+	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
@@ -818,8 +884,11 @@ void delivery_wake(struct delivery *d)
 		return;
 	pthread_mutex_lock(&d->mu);
 	d->woken = true;
+	if (d->multi)
+		curl_multi_wakeup(d->multi);
+	else
+		pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
-	curl_multi_wakeup(d->multi);
 }
 
 void delivery_get_stats(struct delivery *d, struct delivery_stats *out)
