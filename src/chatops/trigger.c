@@ -143,22 +143,23 @@ static const char *get_field(const void *ctx, const char *name)
 	return v ? v : form_get(&t->query, name);
 }
 
+/* The command's fields ride on the HTTP layer's line for this request,
+ * renamed "chat command": one line per command. */
 static void log_request(const struct trig *t, unsigned status)
 {
-	json_t *f = json_object();
+	struct log_field f[6];
+	size_t n = 0;
 
+	(void)status; /* the HTTP line carries the status */
 	if (t->project)
-		json_object_set_new(f, "project_id", json_integer(t->project->id));
+		f[n++] = LOG_INT("project_id", t->project->id);
 	if (t->integration)
-		json_object_set_new(f, "integration_id", json_integer(t->integration->id));
-	if (t->command_name)
-		json_object_set_new(f, "command", json_string(t->command_name));
-	json_object_set_new(f, "outcome", json_string(t->outcome ? t->outcome : "error"));
-	json_object_set_new(f, "status", json_integer(status));
-	json_object_set_new(f, "text_bytes",
-			    json_integer(t->req.text ? (json_int_t)strlen(t->req.text) : 0));
-	json_object_set_new(f, "duration_ms", json_real(clock_mono_ms() - t->t0));
-	log_event(LOG_INFO, "chat command", f);
+		f[n++] = LOG_INT("integration_id", t->integration->id);
+	f[n++] = LOG_STR("command", t->command_name);
+	f[n++] = LOG_STR("outcome", t->outcome ? t->outcome : "error");
+	f[n++] = LOG_INT("text_bytes", t->req.text ? strlen(t->req.text) : 0);
+	f[n++] = LOG_NUM("handler_ms", clock_mono_ms() - t->t0);
+	http_request_log_as(t->hreq, "chat command", log_format_fields(f, n));
 }
 
 /* GitLab's API errors, before the integration is known to be genuine. */

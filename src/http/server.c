@@ -236,6 +236,8 @@ struct http_request {
 	bool queued;
 	void *data;
 	void (*data_free)(void *);
+	const char *log_msg; /* static; NULL: "request" */
+	char *log_fields;    /* owned; extra fields for the request's line */
 };
 
 /* ---------------------------------------------------------------- utils */
@@ -942,22 +944,39 @@ static void request_free(struct http_request *req)
 	buf_dispose(&req->body);
 	free(req->uri);
 	free(req->path);
+	free(req->log_fields);
 	job_unref(req->job);
 	free(req);
 }
 
-/* status 0: no answer was sent (the client went away first). */
+/* status 0: no answer was sent (the client went away first). One line
+ * per request; a handler may rename it and add its own fields
+ * (http_request_log_as). */
 static void log_request(struct http_request *req, unsigned status, uint64_t bytes)
 {
 	double ms = clock_mono_ms() - req->start_ms;
+	struct log_field f[] = {
+		LOG_STR("method", req->method),
+		LOG_STR("path", req->path),
+		LOG_INT("status", status),
+		LOG_NUM("duration_ms", round(ms * 1000.0) / 1000.0),
+		LOG_INT("bytes", strcmp(req->method, "HEAD") == 0 ? 0 : bytes),
+		LOG_STR("remote_addr", req->remote),
+		LOG_RAW(req->log_fields),
+	};
 
-	if (strcmp(req->method, "HEAD") == 0)
-		bytes = 0;
-	log_event(LOG_INFO, "request",
-		  json_pack("{s:s, s:s, s:i, s:f, s:I, s:s}", "method", req->method, "path",
-			    req->path, "status", (int)status,
-			    "duration_ms", round(ms * 1000.0) / 1000.0, "bytes",
-			    (json_int_t)bytes, "remote_addr", req->remote));
+	log_line(LOG_INFO, req->log_msg ? req->log_msg : "request", f, sizeof(f) / sizeof(f[0]));
+}
+
+void http_request_log_as(struct http_request *req, const char *msg, char *fields)
+{
+	if (!req) {
+		free(fields);
+		return;
+	}
+	req->log_msg = msg;
+	free(req->log_fields);
+	req->log_fields = fields;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -106,6 +106,11 @@ int64_t http_request_content_length(const struct http_request *req);
 /* Per-request slot for the application (e.g. the authenticated user).
  * free_fn (may be NULL) runs when the request ends. */
 void http_request_set_data(struct http_request *req, void *data, void (*free_fn)(void *));
+/* The request's log line gets msg (a string that lives forever, e.g. a
+ * literal) instead of "request", and fields (from log_format_fields(),
+ * taken; may be NULL) after its own: a handler that has more to say about
+ * a request says it on the one line instead of a second. */
+void http_request_log_as(struct http_request *req, const char *msg, char *fields);
 void *http_request_data(const struct http_request *req);
 
 /* ---- streaming request bodies (HTTP_ROUTE_STREAM routes only) ----
