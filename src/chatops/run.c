@@ -3,7 +3,10 @@
  * trigger's context and asks the pipeline service for the chat pipeline.
  *
  * Design: the reply is immediate and ephemeral: "Your ChatOps job <url|#N>
- * has been created!", or GitLab's "could not be scheduled" naming the job
+ * has been created!" (GitLab's Mattermost responder), or, when the
+ * response_url is Slack's (pipeline_chat_url_is_slack), GitLab's Slack
+ * acknowledgement {"response_type":"in_channel","status":200,"text":""},
+ * which shows the user's command in the channel without noise; or GitLab's "could not be scheduled" naming the job
  * when no job would run (missing job, rules/only/except, no CI file, empty
  * repository, configuration error; the reason goes to the log only, as
  * GitLab shows none). The chat text reaches the job only as the
@@ -12,6 +15,7 @@
 #include "chatops/run.h"
 
 #include "chat/presenters.h"
+#include "chat/reply.h"
 #include "core/app.h"
 #include "pipeline/pipeline.h"
 #include "store/store.h"
@@ -49,6 +53,8 @@ json_t *chatops_run(struct chatops_ctx *ctx, const struct chat_command *cmd)
 	}
 	if (err < 0)
 		return NULL;
+	if (pipeline_chat_url_is_slack(&ctx->app->cfg, ctx->req->response_url))
+		return chat_reply_in_channel("");
 	url = xasprintf("%s/-/jobs/%lld", ctx->project_url, (long long)created.job_id);
 	reply = chat_present_run_scheduled(created.job_id, url);
 	free(url);

@@ -69,6 +69,9 @@ void config_init(struct config *cfg)
 	cfg->chat_delivery_max_response_bytes = 64 * KIB;
 	cfg->chat_delivery_url_lifetime_s = 1800;
 	cfg->chat_delivery_url_uses = 5;
+	cfg->chat_slack_prefixes = xcalloc(3, sizeof(char *));
+	cfg->chat_slack_prefixes[0] = xstrdup("https://hooks.slack.com/");
+	cfg->chat_slack_prefixes[1] = xstrdup("https://hooks.slack-gov.com/");
 	cfg->jobs_concurrency = 4;
 	cfg->jobs_default_timeout_s = 3600;
 	cfg->jobs_trace_limit = 100 * MIB;
@@ -87,6 +90,9 @@ void config_dispose(struct config *cfg)
 	free(cfg->log_level);
 	free(cfg->jobs_builds_dir);
 	free(cfg->jobs_run_as);
+	for (size_t i = 0; cfg->chat_slack_prefixes && cfg->chat_slack_prefixes[i]; i++)
+		free(cfg->chat_slack_prefixes[i]);
+	free(cfg->chat_slack_prefixes);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -295,6 +301,7 @@ enum key_kind {
 	KEY_SIZE,     /* bytes: integer or "512KiB" */
 	KEY_DURATION, /* seconds: integer or "10s", "5m", "7d" */
 	KEY_LEVEL,    /* log level */
+	KEY_URL_LIST, /* a list of http(s) URL prefixes (may be empty) */
 };
 
 enum key_target {
@@ -304,7 +311,7 @@ enum key_target {
 	T_CHAT_RATE_INTEGRATION, T_CHAT_RATE_INTEGRATION_BURST, T_CHAT_LINK_TTL,
 	T_DELIVERY_CONCURRENCY, T_DELIVERY_MAX_ATTEMPTS, T_DELIVERY_BACKOFF_BASE,
 	T_DELIVERY_BACKOFF_MAX, T_DELIVERY_TIMEOUT, T_DELIVERY_MAX_RESPONSE, T_DELIVERY_URL_LIFETIME,
-	T_DELIVERY_URL_USES,
+	T_DELIVERY_URL_USES, T_CHAT_SLACK_PREFIXES,
 	T_JOBS_CONCURRENCY, T_JOBS_BUILDS_DIR, T_JOBS_RUN_AS, T_JOBS_DEFAULT_TIMEOUT,
 	T_JOBS_TRACE_LIMIT,
 };
@@ -348,6 +355,7 @@ static const struct key_def keys[] = {
 	{ "chat.delivery", "response_url_lifetime", KEY_DURATION, T_DELIVERY_URL_LIFETIME, 1,
 	  DAY_S },
 	{ "chat.delivery", "response_url_uses", KEY_COUNT, T_DELIVERY_URL_USES, 1, 1000 },
+	{ "chat", "slack_response_url_prefixes", KEY_URL_LIST, T_CHAT_SLACK_PREFIXES, 0, 32 },
 	{ "jobs", "concurrency", KEY_COUNT, T_JOBS_CONCURRENCY, 1, 1024 },
 	{ "jobs", "builds_dir", KEY_STRING, T_JOBS_BUILDS_DIR, 0, 0 },
 	{ "jobs", "run_as", KEY_STRING, T_JOBS_RUN_AS, 0, 0 },
@@ -484,6 +492,50 @@ static int range_check(struct loader *ld, const struct key_def *k, const char *w
 	return 0;
 }
 
+/* A KEY_URL_LIST: a YAML list (possibly empty) of at most k->max http(s)
+ * URLs, each at most 512 bytes. Replaces the list only when all are good. */
+static int apply_url_list(struct loader *ld, const struct key_def *k, const char *what,
+			  struct fy_node *key, struct fy_node *v, char ***field)
+{
+	char **list = NULL;
+	size_t n = 0;
+	void *it = NULL;
+	struct fy_node *item;
+	int err = 0;
+
+	if (fy_node_get_type(v) != FYNT_SEQUENCE) {
+		err = fail_at(ld, v, key, "%s: expected a list of URLs", what);
+		goto done;
+	}
+	if ((size_t)fy_node_sequence_item_count(v) > (size_t)k->max) {
+		err = fail_at(ld, v, key, "%s: at most %.0f URLs", what, k->max);
+		goto done;
+	}
+	list = xcalloc((size_t)fy_node_sequence_item_count(v) + 1, sizeof(char *));
+	while ((item = fy_node_sequence_iterate(v, &it))) {
+		char *text = NULL;
+
+		if ((err = scalar_text(ld, what, item, key, &text)) < 0)
+			goto done;
+		list[n++] = text;
+		if (!url_ok(text) || strlen(text) > 512) {
+			err = fail_at(ld, item, key, "%s: each entry must be an http:// or https:// URL",
+				      what);
+			goto done;
+		}
+	}
+	for (size_t i = 0; *field && (*field)[i]; i++)
+		free((*field)[i]);
+	free(*field);
+	*field = list;
+	list = NULL;
+done:
+	for (size_t i = 0; list && i < n; i++)
+		free(list[i]);
+	free(list);
+	return err;
+}
+
 static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node *key,
 		     struct fy_node *v)
 {
@@ -495,6 +547,8 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 
 	snprintf(what, sizeof(what), "%s%s%s", k->section ? k->section : "",
 		 k->section ? "." : "", k->name);
+	if (k->kind == KEY_URL_LIST)
+		return apply_url_list(ld, k, what, key, v, &cfg->chat_slack_prefixes);
 	if ((err = scalar_text(ld, what, v, key, &text)) < 0)
 		goto done;
 	switch (k->kind) {
@@ -558,6 +612,7 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 			goto done;
 		}
 		break;
+	case KEY_URL_LIST: break; /* applied above */
 	}
 	switch (k->target) {
 	case T_LISTEN: break; /* applied above */
@@ -587,6 +642,7 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 	case T_DELIVERY_MAX_RESPONSE: cfg->chat_delivery_max_response_bytes = (size_t)u; break;
 	case T_DELIVERY_URL_LIFETIME: cfg->chat_delivery_url_lifetime_s = (unsigned)d; break;
 	case T_DELIVERY_URL_USES: cfg->chat_delivery_url_uses = (unsigned)u; break;
+	case T_CHAT_SLACK_PREFIXES: break; /* applied above */
 	case T_JOBS_CONCURRENCY: cfg->jobs_concurrency = (unsigned)u; break;
 	case T_JOBS_BUILDS_DIR: set_str(&cfg->jobs_builds_dir, text); break;
 	case T_JOBS_RUN_AS: set_str(&cfg->jobs_run_as, text); break;

@@ -59,6 +59,12 @@ struct config {
 	size_t chat_delivery_max_response_bytes;  /* max_response_bytes: 64 KiB read of an answer */
 	unsigned chat_delivery_url_lifetime_s;    /* response_url_lifetime: 1800 s (Mattermost's) */
 	unsigned chat_delivery_url_uses;          /* response_url_uses: 5 (Mattermost's) */
+	/* chat.slack_response_url_prefixes: a response_url starting with one
+	 * of these gets Slack's reply layout (GitLab's Slack responder); any
+	 * other gets Mattermost's. NULL-terminated, owned; default
+	 * https://hooks.slack.com/ and https://hooks.slack-gov.com/. An empty
+	 * list (`[]`) treats every URL as Mattermost. */
+	char **chat_slack_prefixes;
 	/* jobs: the built-in executor (exec/executor.h, pipeline/pipeline.h) */
 	unsigned jobs_concurrency;       /* concurrency: 4 jobs at once */
 	char *jobs_builds_dir;           /* builds_dir: "<data_dir>.builds" (outside the

@@ -109,4 +109,24 @@ void pipeline_sched_pass(struct pipeline_service *s);
  * other pipelines, or without a delivery worker). */
 void pipeline_notify_job(struct pipeline_service *s, int64_t job_id);
 
+/* ---- chat replies (responder.c) ---- */
+#define PIPELINE_KIND_MATTERMOST "mattermost_response"
+#define PIPELINE_KIND_SLACK "slack_response"
+
+/* GitLab's Slack responder bodies (caller frees). succeeded: NULL when the
+ * output is empty (nothing is sent); output over TRACE_CHAT_MAX_BYTES (or
+ * too_large) gives the "too large" link to job_url. output is not
+ * NUL-terminated (output_len bytes; invalid UTF-8 becomes U+FFFD). */
+char *pipeline_slack_job_succeeded(const char *chat_user_id, const char *job_url,
+				   const char *output, size_t output_len, bool too_large);
+char *pipeline_slack_job_failed(const char *chat_user_id, const char *job_url);
+
+/* Writes a reply to the outbox and wakes the delivery worker: the kind by
+ * pipeline_chat_url_is_slack() over the configuration, expires_at =
+ * url_first_seen_at (<= 0: now) + chat.delivery.response_url_lifetime.
+ * Strings are borrowed. Errors are the store's. */
+int pipeline_chat_enqueue(struct pipeline_service *s, const char *response_url,
+			  const char *payload_json, int64_t job_id, int64_t project_id,
+			  int64_t url_first_seen_at);
+
 #endif

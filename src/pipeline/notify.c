@@ -6,16 +6,15 @@
  * chat_reply section, else step_script; first line dropped; over 3,584
  * bytes the "too large" text, decided by the presenter); an empty output
  * posts nothing, as GitLab sends nothing. Failure and cancel post the red
- * "failed!" attachment. The payload goes to the outbox
- * (delivery_enqueue_response), so it survives a restart and is retried.
- * Slack response URLs get the same (Mattermost-layout) attachment: Slack
- * renders attachments with text and fields too, and the presenters have
- * no Slack-specific variant yet.
+ * "failed!" attachment. A response_url the configuration names as Slack's
+ * (chat.slack_response_url_prefixes) gets GitLab's Slack responder bodies
+ * instead ("<@USER>: output", responder.c), mentioning the chat user id the
+ * job was started with (its frozen CHAT_USER_ID). The payload goes to the
+ * outbox (pipeline_chat_enqueue), so it survives a restart and is retried.
  */
 #include "pipeline/internal.h"
 
 #include "chat/presenters.h"
-#include "pipeline/delivery.h"
 #include "core/app.h"
 #include "exec/trace_parse.h"
 #include "store/store.h"
@@ -30,6 +29,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The value of variable key in a job's frozen spec, or NULL. Caller frees. */
+static char *spec_var(const char *spec_json, const char *key)
+{
+	struct pipeline_spec sp = { 0 };
+	char *v = NULL;
+
+	if (!spec_json || pipeline_spec_from_json(spec_json, &sp) < 0)
+		return NULL;
+	for (size_t i = 0; i < sp.n_vars && !v; i++)
+		if (strcmp(sp.vars[i].key, key) == 0)
+			v = xstrdup(sp.vars[i].value);
+	pipeline_spec_dispose(&sp);
+	return v;
+}
+
 void pipeline_notify_job(struct pipeline_service *s, int64_t job_id)
 {
 	struct app *app = s->app;
@@ -39,8 +53,9 @@ void pipeline_notify_job(struct pipeline_service *s, int64_t job_id)
 	struct store_user *u = NULL;
 	json_t *reply = NULL;
 	char *output = NULL, *trace = NULL, *user_url = NULL, *job_url = NULL, *payload = NULL;
+	char *chat_user_id = NULL;
 	size_t out_len = 0;
-	bool too_large = false;
+	bool too_large = false, slack;
 	time_t created = 0;
 	int fd = -1;
 
@@ -58,6 +73,9 @@ void pipeline_notify_job(struct pipeline_service *s, int64_t job_id)
 	if (store_project_get(app->store, j->project_id, &p) < 0 ||
 	    store_user_get(app->store, pl->user_id, &u) < 0)
 		goto done;
+	slack = pipeline_chat_url_is_slack(&app->cfg, pl->chat_response_url);
+	if (slack)
+		chat_user_id = spec_var(j->spec_json, "CHAT_USER_ID");
 	user_url = xasprintf("%s/%s", app->cfg.external_url, u->username);
 	job_url = xasprintf("%s/%s/-/jobs/%lld", app->cfg.external_url, p->path_with_namespace,
 			    (long long)j->id);
@@ -79,19 +97,27 @@ void pipeline_notify_job(struct pipeline_service *s, int64_t job_id)
 				 (long long)j->id);
 			goto done;
 		}
-		r.output = too_large ? NULL : output;
-		r.output_len = out_len;
-		reply = chat_present_job_succeeded(&r);
+		if (slack) {
+			payload = pipeline_slack_job_succeeded(chat_user_id, job_url, output, out_len,
+							       too_large);
+		} else {
+			r.output = too_large ? NULL : output;
+			r.output_len = out_len;
+			reply = chat_present_job_succeeded(&r);
+		}
+	} else if (slack) {
+		payload = pipeline_slack_job_failed(chat_user_id, job_url);
 	} else {
 		reply = chat_present_job_failed(&r);
 	}
-	payload = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (reply)
+		payload = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!payload)
 		goto done;
 	if (clock_parse_iso(pl->created_at, &created) < 0)
 		created = time(NULL);
-	if (delivery_enqueue_response(app, s->delivery, pl->chat_response_url, payload, j->id,
-				      j->project_id, (int64_t)created) < 0)
+	if (pipeline_chat_enqueue(s, pl->chat_response_url, payload, j->id, j->project_id,
+				  (int64_t)created) < 0)
 		log_error("pipeline: cannot queue the chat reply of job %lld: %s", (long long)j->id,
 			  error_msg());
 done:
@@ -103,6 +129,7 @@ done:
 	free(trace);
 	free(user_url);
 	free(job_url);
+	free(chat_user_id);
 	store_user_free(u);
 	store_project_free(p);
 	store_pipeline_free(pl);

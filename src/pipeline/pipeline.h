@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 struct app;
+struct config;
 struct delivery;
 struct pipeline_service;
 
@@ -81,6 +82,13 @@ int pipeline_job_play(struct pipeline_service *s, int64_t job_id, int64_t user_i
  * whole process group) and ends as canceled. SO_ECONFLICT when it has
  * already finished. */
 int pipeline_job_cancel(struct pipeline_service *s, int64_t job_id);
+
+/* Whether a response_url belongs to Slack: it starts with one of
+ * cfg->chat_slack_prefixes (cfg NULL: the default list,
+ * https://hooks.slack.com/ and https://hooks.slack-gov.com/). Slack gets
+ * GitLab's Slack layouts (the in_channel empty acknowledgement, "<@USER>:
+ * output" replies); anything else Mattermost's. */
+bool pipeline_chat_url_is_slack(const struct config *cfg, const char *response_url);
 
 /* "<data_dir>/traces/<job id>.log". Caller frees. */
 char *pipeline_trace_path(const struct app *app, int64_t job_id);

@@ -149,6 +149,10 @@ Test(config, example_file_matches_defaults)
 	cr_assert_eq(cfg.chat_delivery_max_response_bytes, def.chat_delivery_max_response_bytes);
 	cr_assert_eq(cfg.chat_delivery_url_lifetime_s, def.chat_delivery_url_lifetime_s);
 	cr_assert_eq(cfg.chat_delivery_url_uses, def.chat_delivery_url_uses);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq(cfg.chat_slack_prefixes[i] == NULL, def.chat_slack_prefixes[i] == NULL);
+	cr_assert_str_eq(cfg.chat_slack_prefixes[0], def.chat_slack_prefixes[0]);
+	cr_assert_str_eq(cfg.chat_slack_prefixes[1], def.chat_slack_prefixes[1]);
 	cr_assert_null(cfg.external_url);
 	cr_assert_null(cfg.store_url);
 	cr_assert_null(cfg.git_http_backend);
@@ -284,6 +288,25 @@ Test(config, chat_delivery_section)
 	assert_load_error("chat:\n  delivery:\n    max_response_bytes: 10\n",
 			  "slashops.yml:3:25: chat.delivery.max_response_bytes must be between 1024 "
 			  "and 16777216 bytes");
+}
+
+Test(config, chat_slack_response_url_prefixes)
+{
+	cr_assert_str_eq(cfg.chat_slack_prefixes[0], "https://hooks.slack.com/");
+	cr_assert_str_eq(cfg.chat_slack_prefixes[1], "https://hooks.slack-gov.com/");
+	cr_assert_null(cfg.chat_slack_prefixes[2]);
+	cr_assert_eq(load("chat:\n  slack_response_url_prefixes:\n    - http://127.0.0.1:9/slack/\n"),
+		     0, "%s", error_msg());
+	cr_assert_str_eq(cfg.chat_slack_prefixes[0], "http://127.0.0.1:9/slack/");
+	cr_assert_null(cfg.chat_slack_prefixes[1]);
+	cr_assert_eq(load("chat:\n  slack_response_url_prefixes: []\n"), 0, "%s", error_msg());
+	cr_assert_null(cfg.chat_slack_prefixes[0], "an empty list: every URL is Mattermost");
+	assert_load_error("chat:\n  slack_response_url_prefixes: https://hooks.slack.com/\n",
+			  "slashops.yml:2:32: chat.slack_response_url_prefixes: expected a list of URLs");
+	assert_load_error("chat:\n  slack_response_url_prefixes:\n    - ftp://x/\n",
+			  "slashops.yml:3:7: chat.slack_response_url_prefixes: each entry must be an "
+			  "http:// or https:// URL");
+	cr_assert_null(cfg.chat_slack_prefixes[0], "a bad list leaves the previous one");
 }
 
 Test(config, chat_delivery_backoff_max_not_below_base)
