@@ -2,7 +2,8 @@
  * pipeline.c: the pipeline service's life cycle and its requests: create a
  * chat pipeline, play, cancel (pipeline.h has the contract).
  *
- * Design: creation reads the default branch's head commit, loads its
+ * Design: creation reads the default branch's head commit (and its
+ * message, author and date for the CI_COMMIT_* variables), loads its
  * .gitlab-ci.yml with the repository callbacks (repo_source.c), plans the
  * one chat job (ci_plan_build with only_job), freezes each planned job as
  * a spec (spec.c) without ids, and writes pipeline and jobs in one store
@@ -220,6 +221,7 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 	struct ci_plan *plan = NULL;
 	struct ci_diags diags;
 	struct ci_varlist incvars = CI_VARLIST_INIT;
+	struct pipeline_commit_info commit = { 0 };
 	struct store_job_new *jobs = NULL;
 	char **specs = NULL;
 	int64_t *ids = NULL;
@@ -244,6 +246,8 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 			error_set(SO_ENOTFOUND, "Missing CI config file");
 		goto done;
 	}
+	if ((err = pipeline_repo_commit_info(app->cfg.repos_dir, p->id, sha, &commit)) < 0)
+		goto done;
 	struct pipeline_repo_source src = {
 		.app = app, .repos_dir = app->cfg.repos_dir, .project_id = p->id, .sha = sha,
 		.user = u, .max_bytes = CI_FILE_MAX,
@@ -256,6 +260,9 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 		.ref = p->default_branch,
 		.sha = sha,
 		.default_branch = p->default_branch,
+		.commit_message = commit.message,
+		.commit_timestamp = commit.timestamp,
+		.commit_author = commit.author,
 		.project = {
 			.id = (long)p->id,
 			.path = p->path,
@@ -340,6 +347,7 @@ done:
 	ci_config_free(cfg);
 	ci_diags_free(&diags);
 	ci_varlist_dispose(&incvars);
+	pipeline_commit_info_dispose(&commit);
 	store_pipeline_free(pl);
 	store_namespace_free(ns);
 	store_project_free(p);

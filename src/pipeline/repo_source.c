@@ -7,6 +7,11 @@
  * Design: thin wrappers around git/repo.h; a project the user cannot see
  * answers the same as a missing one (SO_ENOTFOUND), which the loader turns
  * into GitLab's "Project `x` not found or access denied!".
+ *
+ * pipeline_repo_commit_info reads the commit itself with libgit2 (git/repo.h
+ * has no such reader): its raw message, as Gitaly hands GitLab the commit
+ * body; the author as "Name <email>"; the committer date in UTC as GitLab's
+ * Commit#timestamp (committed_date.xmlschema) writes it.
  */
 #include "pipeline/internal.h"
 #include "ci/vars.h"
@@ -15,10 +20,13 @@
 #include "core/app.h"
 #include "git/repo.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/error.h"
 
+#include <git2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_MAX_BYTES (4u * 1024 * 1024)
 
@@ -86,4 +94,52 @@ const char *pipeline_repo_lookup_var(void *cls, const char *name)
 	const struct pipeline_repo_source *src = cls;
 
 	return src->vars ? ci_varlist_get(src->vars, name) : NULL;
+}
+
+void pipeline_commit_info_dispose(struct pipeline_commit_info *ci)
+{
+	if (!ci)
+		return;
+	free(ci->message);
+	free(ci->author);
+	free(ci->timestamp);
+	memset(ci, 0, sizeof(*ci));
+}
+
+int pipeline_repo_commit_info(const char *repos_dir, int64_t project_id, const char *sha,
+			      struct pipeline_commit_info *out)
+{
+	git_repository *repo = NULL;
+	git_commit *c = NULL;
+	git_oid oid;
+	const git_signature *a;
+	const char *msg;
+	char *path = NULL, ts[32];
+	struct tm tm;
+	time_t t;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = gitrepo_init()) < 0)
+		return err;
+	path = gitrepo_path(repos_dir, project_id);
+	if (git_repository_open_bare(&repo, path) < 0 || !sha || git_oid_fromstr(&oid, sha) < 0 ||
+	    git_commit_lookup(&c, repo, &oid) < 0) {
+		err = error_set(SO_ENOTFOUND, "commit not found");
+		goto done;
+	}
+	msg = git_commit_message_raw(c);
+	out->message = xstrdup(msg ? msg : "");
+	a = git_commit_author(c);
+	out->author = xasprintf("%s <%s>", a && a->name ? a->name : "",
+				a && a->email ? a->email : "");
+	t = (time_t)git_commit_time(c);
+	if (!gmtime_r(&t, &tm) || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		ts[0] = '\0';
+	out->timestamp = xstrdup(ts);
+done:
+	git_commit_free(c);
+	git_repository_free(repo);
+	free(path);
+	return err;
 }

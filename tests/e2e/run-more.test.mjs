@@ -344,3 +344,35 @@ test('Slack response_url: in_channel empty acknowledgement, then GitLab\'s Slack
   assert.equal(mpost.json.attachments[0].color, '#e40303');
   void jobId;
 });
+
+// ---- 2) commit variables ----
+
+test('the chat job sees CI_COMMIT_MESSAGE, _TITLE, _DESCRIPTION, _AUTHOR and _TIMESTAMP of the commit', async () => {
+  const ci = `
+commit-vars:
+  only: [chat]
+  script:
+    - |
+      printf 'section_start:1:chat_reply\\r\\033[0K\\nM=[%s]\\nT=[%s]\\nD=[%s]\\nA=[%s]\\nS=[%s]\\nsection_end:1:chat_reply\\r\\033[0K\\n' "$CI_COMMIT_MESSAGE" "$CI_COMMIT_TITLE" "$CI_COMMIT_DESCRIPTION" "$CI_COMMIT_AUTHOR" "$CI_COMMIT_TIMESTAMP"
+`;
+  const ctx = await setup(srv, {
+    files: { '.gitlab-ci.yml': ci },
+    commit: {
+      message: 'Deploy the thing\n\nWhy: because "quotes" & $dollars\nSecond body line',
+      env: {
+        GIT_AUTHOR_NAME: 'Ada Lovelace', GIT_AUTHOR_EMAIL: 'ada@example.com',
+        GIT_AUTHOR_DATE: '2021-05-06T07:08:09+02:00',
+        GIT_COMMITTER_DATE: '2022-01-31T17:47:55+01:00',
+      },
+    },
+  });
+  const { hookId } = await runJob(ctx, 'run commit-vars');
+  const [post] = await replyFor(hookId);
+  const out = post.json.attachments[0].fields[2].value;
+  assert.equal(out, '```shell\n' +
+    'M=[Deploy the thing\n\nWhy: because "quotes" & $dollars\nSecond body line\n]\n' +
+    'T=[Deploy the thing]\n' +
+    'D=[Why: because "quotes" & $dollars\nSecond body line\n]\n' +
+    'A=[Ada Lovelace <ada@example.com>]\n' +
+    'S=[2022-01-31T16:47:55Z]\n```');
+});

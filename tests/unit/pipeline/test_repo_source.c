@@ -2,7 +2,8 @@
  * test_repo_source.c: the CI loader's callbacks read a real bare
  * repository (made with git in a temp dir) at one commit: a file, a
  * missing file, the full file list of that commit (not of a later one),
- * and include:project without an app is refused.
+ * include:project without an app is refused, and the commit facts behind
+ * the CI_COMMIT_* variables (raw message, author, committer date in UTC).
  */
 #include "pipeline/internal.h"
 #include "git/repo.h"
@@ -129,4 +130,33 @@ Test(repo_source, reads_and_lists_at_the_commit)
 		     SO_EDENIED, "no app: include:project is refused");
 	free(sha1);
 	free(sha2);
+}
+
+Test(repo_source, commit_info_for_the_ci_commit_variables)
+{
+	struct pipeline_commit_info ci = { 0 };
+	char *sha;
+
+	cr_assert_eq(gitrepo_create(repos, 9, NULL), 0, "%s", error_msg());
+	run("cd '%s' && git init -q -b main w9 && cd w9 && printf 'x' > f && git add . && "
+	    "GIT_AUTHOR_NAME='Ada Lovelace' GIT_AUTHOR_EMAIL='ada@example.com' "
+	    "GIT_AUTHOR_DATE='2021-05-06T07:08:09+02:00' "
+	    "GIT_COMMITTER_DATE='2022-01-31T17:47:55+01:00' "
+	    "git commit -q --cleanup=verbatim -m 'Title line' -m 'Body 1\nBody 2' && "
+	    "git push -q 'file://%s/9.git' main 2>/dev/null",
+	    root, repos);
+	sha = capture(xasprintf("cd '%s/w9' && git rev-parse HEAD", root));
+	cr_assert_eq(pipeline_repo_commit_info(repos, 9, sha, &ci), 0, "%s", error_msg());
+	cr_assert_str_eq(ci.message, "Title line\n\nBody 1\nBody 2\n", "the raw message");
+	cr_assert_str_eq(ci.author, "Ada Lovelace <ada@example.com>");
+	cr_assert_str_eq(ci.timestamp, "2022-01-31T16:47:55Z", "the committer date, in UTC");
+	pipeline_commit_info_dispose(&ci);
+	cr_assert_null(ci.message);
+	pipeline_commit_info_dispose(NULL);
+
+	cr_assert_eq(pipeline_repo_commit_info(repos, 9, "0123456789012345678901234567890123456789",
+					       &ci), SO_ENOTFOUND);
+	cr_assert_null(ci.message);
+	cr_assert_eq(pipeline_repo_commit_info(repos, 404, sha, &ci), SO_ENOTFOUND);
+	free(sha);
 }
