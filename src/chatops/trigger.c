@@ -93,6 +93,73 @@ static json_t *run_help(struct chatops_ctx *ctx, const struct chat_command *cmd)
 	return r;
 }
 
+/* The help reply is a pure function of the request's trigger word and
+ * text, the project's URL and the server's URL. Each HTTP thread keeps
+ * the last one it rendered (key and dumped body), so a channel asking for
+ * help again costs a comparison instead of building and dumping the
+ * JSON. The cache is per thread (no lock) and freed when the thread
+ * ends. */
+struct help_cache {
+	struct buf key;
+	char *body;
+};
+
+static pthread_key_t help_cache_key;
+static pthread_once_t help_cache_once = PTHREAD_ONCE_INIT;
+
+static void help_cache_free(void *p)
+{
+	struct help_cache *c = p;
+
+	if (!c)
+		return;
+	buf_dispose(&c->key);
+	free(c->body);
+	free(c);
+}
+
+static void help_cache_init(void)
+{
+	if (pthread_key_create(&help_cache_key, help_cache_free) != 0)
+		abort();
+}
+
+/* The dumped help reply for ctx; borrowed, valid until this thread's next
+ * call. NULL when the presenter failed. */
+static const char *help_body(struct chatops_ctx *ctx, const struct chat_command *cmd)
+{
+	struct help_cache *c;
+	struct buf key = BUF_INIT(0);
+	const char *parts[] = { ctx->req->command, ctx->req->text, ctx->project_url,
+				ctx->external_url };
+	json_t *reply;
+
+	pthread_once(&help_cache_once, help_cache_init);
+	if (!(c = pthread_getspecific(help_cache_key))) {
+		c = xcalloc(1, sizeof(*c));
+		buf_init(&c->key, 0);
+		if (pthread_setspecific(help_cache_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		buf_append(&key, parts[i] ? parts[i] : "", (parts[i] ? strlen(parts[i]) : 0) + 1);
+	if (c->body && key.len == c->key.len && memcmp(key.data, c->key.data, key.len) == 0) {
+		buf_dispose(&key);
+		return c->body;
+	}
+	free(c->body);
+	c->body = NULL;
+	buf_dispose(&c->key);
+	c->key = key;
+	if (!(reply = run_help(ctx, cmd)))
+		return NULL;
+	c->body = chat_reply_dump(reply);
+	json_decref(reply);
+	return c->body;
+}
+
 /* ---- process-wide state ---- */
 
 static atomic_bool state_ready;
@@ -128,6 +195,9 @@ struct trig {
 	struct store_integration *integration;
 	struct store_chat_name *chat_name;
 	struct store_user *user;
+	int account_err;  /* the chat name and user lookup's result */
+	int access_level; /* read with them when access_err is 0 */
+	int access_err;
 	struct chat_command cmd;
 	char *project_url;
 	const char *command_name; /* for the log */
@@ -222,6 +292,47 @@ static int find_project(struct trig *t, const char *id)
 	return store_project_get_by_path(t->app->store, id, &t->project);
 }
 
+static bool present(const char *s)
+{
+	return s && *s;
+}
+
+/* Reads what a command needs in one store read batch (one snapshot, one
+ * lock round): the project and its integration, and, when the request
+ * names a team and a user, the linked chat name, its user and the user's
+ * membership. Returns the project/integration lookup's result; the
+ * account's is in t->account_err (SO_ENOTFOUND when not linked) and the
+ * membership's in t->access_err. Reading the account before the token is
+ * checked changes nothing but the order of reads: nothing is written and
+ * nothing of it is answered before the checks. */
+static int load(struct trig *t, const char *id)
+{
+	int err;
+
+	t->account_err = SO_ENOTFOUND;
+	t->access_err = SO_ENOTFOUND;
+	(void)store_read_begin(t->app->store); /* unbatched reads if it fails */
+	if ((err = find_project(t, id)) < 0 ||
+	    (err = store_integration_get(t->app->store, t->project->id, CHATOPS_KIND,
+					 &t->integration)) < 0)
+		goto done;
+	if (!present(t->req.team_id) || !present(t->req.user_id))
+		goto done;
+	t->account_err = store_chat_name_find(t->app->store, t->req.team_id, t->req.user_id,
+					      &t->chat_name);
+	if (t->account_err == 0 &&
+	    (t->account_err = store_user_get(t->app->store, t->chat_name->user_id, &t->user)) < 0) {
+		store_chat_name_free(t->chat_name);
+		t->chat_name = NULL;
+	}
+	if (t->account_err == 0 && !t->user->is_admin)
+		t->access_err = store_member_access_level(t->app->store, t->project->id,
+							  t->user->id, &t->access_level);
+done:
+	store_read_end(t->app->store);
+	return err;
+}
+
 /* Does the request's token match the integration's? Constant time in the
  * token (both sides are fixed-length keyed hashes). */
 static bool token_matches(struct trig *t)
@@ -235,11 +346,6 @@ static bool token_matches(struct trig *t)
 		sodium_memzero(hash, strlen(hash));
 	free(hash);
 	return ok;
-}
-
-static bool present(const char *s)
-{
-	return s && *s;
 }
 
 /* Records the request's team when the integration has none yet. Returns
@@ -328,6 +434,8 @@ static int project_access(struct trig *t, int *level, bool *can_read)
 	*level = AUTH_ACCESS_NONE;
 	if (t->user->is_admin)
 		*level = AUTH_ACCESS_OWNER;
+	else if (t->access_err == 0)
+		*level = t->access_level;
 	else if ((err = store_member_access_level(t->app->store, t->project->id, t->user->id,
 						  level)) < 0)
 		return err;
@@ -401,6 +509,15 @@ static int dispatch(struct trig *t)
 		claimed = true;
 	}
 
+	if (t->cmd.kind == CHAT_CMD_HELP && def->run == run_help && !claimed) {
+		const char *body = help_body(&ctx, &t->cmd);
+
+		if (!body)
+			return respond_internal(t);
+		t->outcome = "help";
+		log_request(t, 200);
+		return http_respond(t->hreq, 200, "application/json", body, strlen(body));
+	}
 	reply = def->run ? def->run(&ctx, &t->cmd) : chat_present_unavailable(t->cmd.kind);
 	if (!reply) {
 		if (claimed)
@@ -463,9 +580,8 @@ int chatops_trigger(struct http_request *hreq, void *appp)
 		rc = respond_error(&t, 400, "error", "token is missing", "no_token");
 		goto done;
 	}
-	if ((err = find_project(&t, http_request_param(hreq, "id"))) == SO_ENOTFOUND ||
-	    (err == 0 && (err = store_integration_get(t.app->store, t.project->id, CHATOPS_KIND,
-						      &t.integration)) == SO_ENOTFOUND)) {
+	err = load(&t, http_request_param(hreq, "id"));
+	if (err == SO_ENOTFOUND) {
 		rc = respond_not_found(&t);
 		goto done;
 	}
@@ -506,16 +622,8 @@ int chatops_trigger(struct http_request *hreq, void *appp)
 		}
 	}
 
-	/* 6. the chat account */
-	err = present(t.req.team_id) && present(t.req.user_id)
-		      ? store_chat_name_find(t.app->store, t.req.team_id, t.req.user_id,
-					     &t.chat_name)
-		      : SO_ENOTFOUND;
-	if (err == 0 && (err = store_user_get(t.app->store, t.chat_name->user_id, &t.user)) < 0 &&
-	    err == SO_ENOTFOUND) {
-		store_chat_name_free(t.chat_name);
-		t.chat_name = NULL;
-	}
+	/* 6. the chat account (read by load()) */
+	err = t.account_err;
 	if (err == SO_ENOTFOUND) {
 		rc = reply_unlinked(&t);
 		goto done;

@@ -471,6 +471,7 @@ struct conn {
 	sqlite3_stmt *stmt[ST__COUNT];     /* owned, prepared on first use */
 	struct conn *next_free;            /* pool free list */
 	struct conn *next_all;             /* every connection, for close */
+	bool in_batch;                     /* pinned by a read batch */
 };
 
 struct sq {
@@ -535,12 +536,22 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
-/* Borrows a connection, opening one when the pool is not full yet. */
+/* The connection a read batch has pinned for this thread (see
+ * store_read_begin). */
+static _Thread_local struct sq *pin_sq;
+static _Thread_local struct conn *pin_c;
+
+/* Borrows a connection, opening one when the pool is not full yet; inside
+ * a read batch, the batch's own. */
 static int conn_get(struct sq *sq, struct conn **out)
 {
 	struct conn *c = NULL;
 	int err;
 
+	if (pin_c && pin_sq == sq) {
+		*out = pin_c;
+		return 0;
+	}
 	pthread_mutex_lock(&sq->mu);
 	while (!sq->free_list && sq->opened >= sq->max)
 		pthread_cond_wait(&sq->cv, &sq->mu);
@@ -570,7 +581,7 @@ static int conn_get(struct sq *sq, struct conn **out)
 
 static void conn_put(struct sq *sq, struct conn *c)
 {
-	if (!c)
+	if (!c || c->in_batch)
 		return;
 	pthread_mutex_lock(&sq->mu);
 	c->next_free = sq->free_list;
@@ -775,6 +786,8 @@ static int tx_begin_write(struct sq *sq, struct conn *c)
 {
 	int err;
 
+	if (c->in_batch)
+		return error_set(SO_EFAIL, "store: a write inside a read batch");
 	pthread_mutex_lock(&sq->write_mu);
 	err = q_exec(c, ST_BEGIN_IMMEDIATE, "");
 	if (err < 0)
@@ -799,15 +812,53 @@ static int tx_end_write(struct sq *sq, struct conn *c, int err)
 /* Read transactions make a list and its total one consistent snapshot. */
 static int tx_begin_read(struct conn *c)
 {
-	int err = q_exec(c, ST_BEGIN, "");
+	int err;
 
+	if (c->in_batch)
+		return 0; /* the batch's transaction is the snapshot */
+	err = q_exec(c, ST_BEGIN, "");
 	return err < 0 ? err : 0;
 }
 
 static void tx_end_read(struct conn *c)
 {
+	if (!c->in_batch && !sqlite3_get_autocommit(c->db))
+		q_exec(c, ST_COMMIT, "");
+}
+
+static int sq_read_begin(void *impl)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int err;
+
+	if (pin_c)
+		return error_set(SO_EFAIL, "store: read batches do not nest");
+	if ((err = conn_get(sq, &c)) < 0)
+		return err;
+	if ((err = q_exec(c, ST_BEGIN, "")) < 0) {
+		conn_put(sq, c);
+		return err;
+	}
+	c->in_batch = true;
+	pin_sq = sq;
+	pin_c = c;
+	return 0;
+}
+
+static void sq_read_end(void *impl)
+{
+	struct sq *sq = impl;
+	struct conn *c = pin_c;
+
+	if (!c || pin_sq != sq)
+		return;
+	pin_c = NULL;
+	pin_sq = NULL;
+	c->in_batch = false;
 	if (!sqlite3_get_autocommit(c->db))
 		q_exec(c, ST_COMMIT, "");
+	conn_put(sq, c);
 }
 
 static void now_iso(char out[40])
@@ -2946,6 +2997,8 @@ const struct store_backend store_sqlite_backend = {
 	.integration_set_team = sq_integration_set_team,
 	.chat_name_create = sq_chat_name_create,
 	.chat_name_find = sq_chat_name_find,
+	.read_begin = sq_read_begin,
+	.read_end = sq_read_end,
 	.chat_name_list_for_user = sq_chat_name_list_for_user,
 	.chat_name_delete = sq_chat_name_delete,
 	.chat_name_touch = sq_chat_name_touch,

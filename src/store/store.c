@@ -137,6 +137,18 @@ int store_check(struct store *st)
 	return st->be->check(st->impl);
 }
 
+int store_read_begin(struct store *st)
+{
+	assert(st);
+	return st->be->read_begin ? st->be->read_begin(st->impl) : 0;
+}
+
+void store_read_end(struct store *st)
+{
+	if (st && st->be->read_end)
+		st->be->read_end(st->impl);
+}
+
 /* ---- argument helpers ---- */
 
 static bool blank(const char *s)

@@ -45,6 +45,15 @@ int store_schema_version(struct store *st, int *out);
 /* Runs the backend's integrity check; 0 when the database is sound. */
 int store_check(struct store *st);
 
+/* A read batch: the reads this thread makes between store_read_begin()
+ * and store_read_end() share one connection and one read transaction (one
+ * consistent snapshot, one lock round instead of one per read). Writes are
+ * refused inside a batch (SO_EFAIL) and batches do not nest. A failed
+ * begin leaves the reads unbatched, so a caller may ignore its result;
+ * store_read_end() is a no-op without a batch. */
+int store_read_begin(struct store *st);
+void store_read_end(struct store *st);
+
 /* ---- pagination (GitLab's page/per_page) ---- */
 struct store_page {
 	int64_t page;     /* 1-based */

@@ -34,6 +34,9 @@ struct store_backend {
 	void (*close)(void *impl);
 	int (*schema_version)(void *impl, int *out);
 	int (*check)(void *impl);
+	/* Optional (NULL: reads are never batched). */
+	int (*read_begin)(void *impl);
+	void (*read_end)(void *impl);
 
 	int (*user_create)(void *impl, const struct store_user_new *in, int64_t *out_id);
 	int (*user_get)(void *impl, int64_t id, struct store_user **out);

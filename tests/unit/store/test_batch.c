@@ -1,0 +1,87 @@
+/* Unit tests for store read batches (store_read_begin/end): the reads of a
+ * batch share one snapshot, writes inside a batch are refused, batches do
+ * not nest, and ending without a batch does nothing. */
+#include <pthread.h>
+
+#include "store_test.h"
+
+static void make_user(struct store *st, const char *name, int64_t *id)
+{
+	char email[64];
+	struct store_user_new in = { .username = name, .email = email, .name = name,
+				     .password_hash = "$argon2id$x" };
+
+	snprintf(email, sizeof(email), "%s@example.com", name);
+	cr_assert_eq(store_user_create(st, &in, id), 0, "%s", error_msg());
+}
+
+struct writer {
+	struct store *st;
+	int64_t id;
+	int err;
+};
+
+static void *write_user(void *arg)
+{
+	struct writer *w = arg;
+	struct store_user_new in = { .username = "late", .email = "late@example.com",
+				     .name = "Late", .password_hash = "$argon2id$x" };
+
+	w->err = store_user_create(w->st, &in, &w->id);
+	return NULL;
+}
+
+Test(batch, reads_share_one_snapshot_on_a_file)
+{
+	struct tmpdb t;
+	struct store *st = NULL;
+	struct store_user *u = NULL;
+	struct writer w = { 0 };
+	pthread_t th;
+	int64_t id = 0;
+
+	tmpdb_init(&t);
+	cr_assert_eq(store_open(&st, t.url), 0, "%s", error_msg());
+	make_user(st, "early", &id);
+	w.st = st;
+
+	cr_assert_eq(store_read_begin(st), 0, "%s", error_msg());
+	cr_assert_eq(store_user_get(st, id, &u), 0); /* the snapshot starts here */
+	store_user_free(u);
+	u = NULL;
+	/* Another thread writes (its own connection) while the batch is open. */
+	cr_assert_eq(pthread_create(&th, NULL, write_user, &w), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(w.err, 0, "the writer is not blocked by a reader: %d", w.err);
+	cr_assert_eq(store_user_get_by_login(st, "late", &u), SO_ENOTFOUND,
+		     "a batch does not see a commit made after it began");
+	store_read_end(st);
+	cr_assert_eq(store_user_get_by_login(st, "late", &u), 0, "%s", error_msg());
+	cr_assert_eq(u->id, w.id);
+	store_user_free(u);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+STORE_TEST(batch, writes_are_refused_and_batches_do_not_nest)
+{
+	int64_t id = 0, other = 0;
+	struct store_user *u = NULL;
+
+	make_user(st, "alice", &id);
+	cr_assert_eq(store_read_begin(st), 0, "%s", error_msg());
+	cr_assert_lt(store_read_begin(st), 0, "nested batch refused");
+	cr_assert_lt(store_user_set_state(st, id, STORE_USER_BLOCKED), 0,
+		     "a write inside a batch is refused");
+	cr_assert_eq(store_user_get(st, id, &u), 0, "the batch still reads: %s", error_msg());
+	cr_assert_eq(u->state, STORE_USER_ACTIVE);
+	store_user_free(u);
+	u = NULL;
+	store_read_end(st);
+	store_read_end(st); /* no batch: nothing happens */
+	cr_assert_eq(store_user_set_state(st, id, STORE_USER_BLOCKED), 0, "%s", error_msg());
+	make_user(st, "bob", &other);
+	cr_assert_eq(store_user_get(st, id, &u), 0);
+	cr_assert_eq(u->state, STORE_USER_BLOCKED);
+	store_user_free(u);
+}
