@@ -9,7 +9,7 @@
 set -euo pipefail
 
 RUN_PKGS=(gcc meson ninja-build pkg-config git libmicrohttpd-dev libcurl4-openssl-dev
-  libfyaml-dev libjansson-dev libsqlite3-dev libgit2-dev libsodium-dev libpcre2-dev curl)
+  libfyaml-dev libjansson-dev libsqlite3-dev libgit2-dev libssh2-1-dev libsodium-dev libpcre2-dev curl)
 TEST_PKGS=(libcriterion-dev clang libclang-rt-14-dev sqlite3 chromium valgrind nginx-light wrk rsync
   procps time)
 

@@ -25,6 +25,7 @@
 #include "ci/lint.h"
 #include "ci/plan.h"
 #include "ci/vars.h"
+#include "git/repo.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -64,7 +65,8 @@ static void git_head(const char *root, char **branch, char **sha)
 	char hex[GIT_OID_HEXSZ + 1];
 	const git_oid *oid;
 
-	git_libgit2_init();
+	if (gitrepo_init() < 0) /* libgit2 set up the cheap way (see git/repo.c) */
+		return;
 	if (git_repository_open_ext(&repo, root, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
 		goto done;
 	if (git_repository_head(&head, repo) < 0)
@@ -78,7 +80,7 @@ static void git_head(const char *root, char **branch, char **sha)
 done:
 	git_reference_free(head);
 	git_repository_free(repo);
-	git_libgit2_shutdown();
+	gitrepo_shutdown();
 }
 
 static void plan_usage(FILE *f)

@@ -18,7 +18,14 @@
  * libgit2 is initialised on first use (gitrepo_init() is idempotent and
  * every call here makes it): its global set-up (TLS and SSH back ends,
  * CA certificates) touches about 3 MiB of library pages, which a server
- * that nobody pushes to or runs jobs on never needs.
+ * that nobody pushes to or runs jobs on never needs. Before it, libssh2 is
+ * initialised with LIBSSH2_INIT_NO_CRYPTO (libssh2's flag for programs
+ * that set their crypto library up themselves): libgit2's own
+ * libssh2_init(0) then finds libssh2 initialised and skips OpenSSL's
+ * eager set-up of every engine and algorithm (1.8 MiB of libcrypto pages).
+ * slashops only opens local repositories, so libgit2's SSH transport is
+ * never used; were it used, OpenSSL (>= 1.1) initialises itself on first
+ * use anyway.
  */
 #include "git/repo.h"
 
@@ -33,6 +40,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <libssh2.h>
 
 #include "util/buf.h"
 #include "util/error.h"
@@ -56,10 +64,14 @@ int gitrepo_init(void)
 
 	pthread_mutex_lock(&init_mu);
 	if (!initialised) {
-		if (git_libgit2_init() < 0)
+		if (libssh2_init(LIBSSH2_INIT_NO_CRYPTO) != 0) {
+			err = error_set(SO_EFAIL, "cannot initialise libssh2");
+		} else if (git_libgit2_init() < 0) {
 			err = git_fail(-1, "cannot initialise libgit2");
-		else
+			libssh2_exit();
+		} else {
 			initialised = true;
+		}
 	}
 	pthread_mutex_unlock(&init_mu);
 	return err;
@@ -68,8 +80,10 @@ int gitrepo_init(void)
 void gitrepo_shutdown(void)
 {
 	pthread_mutex_lock(&init_mu);
-	if (initialised)
+	if (initialised) {
 		git_libgit2_shutdown();
+		libssh2_exit();
+	}
 	initialised = false;
 	pthread_mutex_unlock(&init_mu);
 }
