@@ -50,7 +50,7 @@ void config_init(struct config *cfg)
 	cfg->max_connections = 512;
 	cfg->connection_timeout_s = 60;
 	cfg->max_body_bytes = 1 * MIB;
-	cfg->max_header_bytes = 32 * KIB;
+	cfg->max_header_bytes = 16 * KIB;
 	cfg->drain_timeout_s = 10;
 	cfg->data_dir = xstrdup("./data");
 	cfg->max_push_bytes = 2 * GIB;

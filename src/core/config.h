@@ -27,7 +27,7 @@ struct config {
 	unsigned max_connections;   /* server.max_connections: 512 */
 	unsigned connection_timeout_s; /* server.connection_timeout: 60 */
 	size_t max_body_bytes;      /* server.max_body_bytes: 1 MiB (JSON/form bodies) */
-	size_t max_header_bytes;    /* server.max_header_bytes: 32 KiB */
+	size_t max_header_bytes;    /* server.max_header_bytes: 16 KiB */
 	double drain_timeout_s;     /* server.drain_timeout: 10 */
 	unsigned server_threads;    /* server.threads: 0 = one per CPU (the pool has at least 2) */
 	/* storage: */

@@ -48,7 +48,7 @@ Test(config, defaults)
 	cr_assert_eq(cfg.max_connections, 512);
 	cr_assert_eq(cfg.connection_timeout_s, 60);
 	cr_assert_eq(cfg.max_body_bytes, 1024 * 1024);
-	cr_assert_eq(cfg.max_header_bytes, 32 * 1024);
+	cr_assert_eq(cfg.max_header_bytes, 16 * 1024);
 	cr_assert_eq(cfg.drain_timeout_s, 10);
 	cr_assert_eq(cfg.server_threads, 0);
 	cr_assert_str_eq(cfg.data_dir, "./data");
