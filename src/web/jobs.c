@@ -16,7 +16,10 @@
  * of HTML with a link to the raw log. While the job has not finished the
  * page loads /assets/job.js (the only script: the page's CSP allows
  * script-src 'self'), which polls trace.json with the renderer's
- * checkpoint token and re-renders the log as it grows; see job.js.
+ * checkpoint token and re-renders the log as it grows; see job.js. A chat
+ * job's page also says what became of its chat reply (from the outbox),
+ * so a reply that could not be delivered (its response_url expired) is
+ * explained where the result is kept.
  */
 #include "web/jobs.h"
 #include "web/html.h"
@@ -166,6 +169,35 @@ static void action_form(struct buf *b, const struct store_project *p, int64_t jo
 		    id->csrf_token ? id->csrf_token : "", action, label);
 }
 
+/* The fate of a chat job's replies (its outbox rows): delivered, waiting,
+ * or not delivered and why (an expired response_url, refused, out of
+ * attempts). The result itself is this page: a reply that could not be
+ * sent is not lost to the user. */
+static void chat_reply_meta(struct app *app, struct buf *b, int64_t job_id)
+{
+	struct store_outbox **rows = NULL;
+
+	if (store_outbox_list_for_job(app->store, job_id, &rows) < 0 || !rows)
+		return;
+	for (size_t i = 0; rows[i]; i++) {
+		const struct store_outbox *o = rows[i];
+
+		buf_puts(b, "<dt>Chat reply</dt><dd class=\"chat-reply\">");
+		if (o->state == STORE_OUTBOX_DELIVERED)
+			buf_puts(b, "delivered");
+		else if (o->state == STORE_OUTBOX_FAILED)
+			html_printf(b, "not delivered: %s. The result is kept on this page.",
+				    o->last_error ? o->last_error : "given up");
+		else if (o->attempts > 0)
+			html_printf(b, "waiting to be sent (%d attempts failed; last error: %s)",
+				    o->attempts, o->last_error ? o->last_error : "unknown");
+		else
+			buf_puts(b, "waiting to be sent");
+		buf_puts(b, "</dd>");
+	}
+	store_outbox_list_free(rows);
+}
+
 static int render_job(struct app *app, struct http_request *req, const struct auth_identity *id,
 		      const struct store_project *p, int level, const struct store_job *j)
 {
@@ -201,6 +233,8 @@ static int render_job(struct app *app, struct http_request *req, const struct au
 		html_printf(&body, "<dt>Triggered by</dt><dd>%s (@%s)</dd>", u->name, u->username);
 	if (j->status == STORE_CI_FAILED && j->failure_reason)
 		html_printf(&body, "<dt>Failure reason</dt><dd>%s</dd>", j->failure_reason);
+	if (pl && pl->source && strcmp(pl->source, "chat") == 0)
+		chat_reply_meta(app, &body, j->id);
 	buf_puts(&body, "</dl>\n<div class=\"job-actions\">\n");
 	if (level >= AUTH_ACCESS_DEVELOPER && id->user) {
 		if (j->status == STORE_CI_MANUAL)

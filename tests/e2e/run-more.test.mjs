@@ -376,3 +376,248 @@ commit-vars:
     'A=[Ada Lovelace <ada@example.com>]\n' +
     'S=[2022-01-31T16:47:55Z]\n```');
 });
+
+// ---- 3) not scheduled: rules, empty repository ----
+
+const NOT_SCHEDULED = (job) => 'The command could not be scheduled. Make sure that your project has a ' +
+  `.gitlab-ci.yml that defines a job with the name "${job}"`;
+
+test('a job excluded by rules, and an empty repository: "could not be scheduled" naming the job, nothing runs', async () => {
+  const ctx = await setup(srv, {
+    files: {
+      '.gitlab-ci.yml': `
+push-only:
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push"
+  script:
+    - echo never
+never:
+  rules:
+    - when: never
+  script:
+    - echo never
+`,
+    },
+  });
+  for (const job of ['push-only', 'never']) {
+    const r = await ctx.mm.run(`run ${job} some args`, { user: ctx.cu });
+    assert.equal(r.ephemeral, true);
+    assert.equal(r.text, NOT_SCHEDULED(job));
+  }
+  const p = await srv.api('GET', `/api/v4/projects/${ctx.project.id}/pipelines`, { token: ctx.ownerToken });
+  assert.equal(p.status, 200, p.text);
+  assert.deepEqual(p.json, [], 'no pipeline was created');
+
+  const empty = await setup(srv, {});
+  const r = await empty.mm.run('run deploy "now"', { user: empty.cu });
+  assert.equal(r.ephemeral, true);
+  assert.equal(r.text, NOT_SCHEDULED('deploy'));
+  await sleep(300);
+  assert.equal(recv.posts(r.hookId).length, 0, 'nothing is posted to the response_url');
+});
+
+// ---- 4) timeout and cancel of a running chat job ----
+
+function sleeperCi(marker, { timeout } = {}) {
+  return `
+sleeper:
+  only: [chat]
+${timeout ? `  timeout: ${timeout}\n` : ''}  script:
+    - export MARK=${marker}
+    - sleep 60 &
+    - sleep 61
+`;
+}
+
+async function waitNoProcess(marker, ms = 5000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = processesWith(marker);
+    if (!left.length) return;
+    assert.ok(Date.now() < deadline, `processes of the job left: ${left.join(', ')}`);
+    await sleep(100);
+  }
+}
+
+test('timeout: exceeded → the failure reply, no process of the job left', async () => {
+  const marker = uniq('timeout-mark-');
+  const ctx = await setup(srv, { files: { '.gitlab-ci.yml': sleeperCi(marker, { timeout: '2 seconds' }) } });
+  const started = Date.now();
+  const { jobId, hookId } = await runJob(ctx, 'run sleeper');
+  await waitStatus(srv, ctx, jobId, ['running']);
+  const deadline = Date.now() + 10000;
+  while (processesWith(marker).length === 0 && Date.now() < deadline) await sleep(50);
+  assert.ok(processesWith(marker).length > 0, 'the job\'s processes carry the marker while it runs');
+  const [post] = await replyFor(hookId, 20000);
+  const expected = failedAttachment(srv, ctx, jobId, 'sleeper');
+  assert.deepEqual(pick(post.json, expected), expected);
+  assert.ok(Date.now() - started < 15000, 'ended by the 2 s timeout, not by sleep 60');
+  const j = await jobStatus(srv, ctx, jobId);
+  assert.equal(j.status, 'failed');
+  assert.equal(j.failure_reason, 'job_execution_timeout');
+  await waitNoProcess(marker);
+});
+
+test('cancel through the API while the chat job runs → the failure reply (as GitLab for canceled), no process left', async () => {
+  const marker = uniq('cancel-mark-');
+  const ctx = await setup(srv, { files: { '.gitlab-ci.yml': sleeperCi(marker) } });
+  const { jobId, hookId } = await runJob(ctx, 'run sleeper');
+  await waitStatus(srv, ctx, jobId, ['running']);
+  const deadline = Date.now() + 10000;
+  while (processesWith(marker).length === 0 && Date.now() < deadline) await sleep(50);
+  assert.ok(processesWith(marker).length > 0, 'running');
+  const c = await srv.api('POST', `/api/v4/projects/${ctx.project.id}/jobs/${jobId}/cancel`, { token: ctx.ownerToken });
+  assert.equal(c.status, 201, c.text);
+  const [post] = await replyFor(hookId, 15000);
+  const expected = failedAttachment(srv, ctx, jobId, 'sleeper');
+  assert.deepEqual(pick(post.json, expected), expected);
+  assert.equal((await jobStatus(srv, ctx, jobId)).status, 'canceled');
+  await waitNoProcess(marker);
+  await sleep(300);
+  assert.equal(recv.posts(hookId).length, 1, 'one reply');
+});
+
+// ---- 5) 1 GB of output ----
+
+test('a job printing 1 GB: server memory stays flat, the "too large" reply arrives', async () => {
+  const ctx = await setup(srv, {
+    files: {
+      '.gitlab-ci.yml': `
+gigabyte:
+  only: [chat]
+  script:
+    - "{ yes 'slashops 1 GB line of output' || true; } | head -c 1000000000"
+`,
+    },
+  });
+  const before = srv.rssKiB();
+  let peak = before;
+  const { jobId, hookId } = await runJob(ctx, 'run gigabyte');
+  const deadline = Date.now() + 120000;
+  while (!recv.posts(hookId).length) {
+    peak = Math.max(peak, srv.rssKiB() ?? 0);
+    assert.ok(Date.now() < deadline, `no reply: ${JSON.stringify(await jobStatus(srv, ctx, jobId))}`);
+    await sleep(50);
+  }
+  const [post] = recv.posts(hookId);
+  // pipefail holds as in GitLab Runner: yes dies of SIGPIPE, hence "|| true".
+  const j = await jobStatus(srv, ctx, jobId);
+  assert.equal(j.status, 'success', JSON.stringify(j));
+  const out = post.json.attachments?.[0]?.fields?.[2]?.value;
+  assert.equal(out, '```shell\nThe output is too large to be sent back directly!\n```', JSON.stringify(post.json));
+  console.log(`1 GB job: RSS ${before} KiB before, ${peak} KiB at most while it ran`);
+  assert.ok(peak - before < 30 * 1024, `RSS grew by ${peak - before} KiB`);
+});
+
+// ---- 6) kill -9 with replies waiting in the outbox ----
+
+test('kill -9 while replies wait in the outbox (response_url answering 503), then accepting: each delivered exactly once after the restart', async () => {
+  const s2 = await startServer({ config: config() });
+  const dataDir = s2.dataDir;
+  let s3;
+  try {
+    const ctx = await setup(s2, { files: { '.gitlab-ci.yml': BASIC_CI } });
+    recv.refuse = true;
+    const refusedBefore = recv.refused;
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await runJob(ctx, 'run hello-world', s2));
+    for (const r of runs) await waitStatus(s2, ctx, r.jobId, ['success']);
+    // Every reply has been tried and refused at least once.
+    const deadline = Date.now() + 15000;
+    while ((s2.log.match(/will retry/g) ?? []).length < 3 || recv.refused - refusedBefore < 3) {
+      assert.ok(Date.now() < deadline, `refusals: ${recv.refused - refusedBefore}`);
+      await sleep(50);
+    }
+    for (const r of runs) assert.equal(recv.posts(r.hookId).length, 0);
+    await s2.kill9();
+    recv.refuse = false;
+    s3 = await startServer({ config: config(), bootstrap: false, args: ['--data-dir', dataDir] });
+    for (const r of runs) {
+      const [post] = await replyFor(r.hookId, 20000);
+      assert.equal(post.json.attachments[0].color, '#00c100');
+      assert.ok(post.json.attachments[0].fields[0].value.startsWith(`[#${r.jobId}](`), post.body);
+    }
+    await sleep(1500);
+    for (const r of runs) assert.equal(recv.posts(r.hookId).length, 1, `reply of job ${r.jobId} delivered once`);
+  } finally {
+    recv.refuse = false;
+    if (s3) { await s3.stop(); rmSync(`${s3.dataDir}.builds`, { recursive: true, force: true }); }
+    if (!s2.exited) await s2.kill9();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(`${dataDir}.builds`, { recursive: true, force: true });
+  }
+});
+
+// ---- 7) a repeated trigger_id ----
+
+test('a repeated trigger_id for run: the same answer, one job, one reply', async () => {
+  const ctx = await setup(srv, { files: { '.gitlab-ci.yml': BASIC_CI } });
+  const triggerId = Buffer.from(`${newId()}:${ctx.cu.id}:${Date.now()}:c2ln`).toString('base64');
+  const first = await ctx.mm.run('run hello-world', { user: ctx.cu, triggerId });
+  const m = first.text.match(CREATED_RE(srv, ctx.project));
+  assert.ok(m, first.text);
+  const again = await ctx.mm.run('run hello-world', { user: ctx.cu, triggerId });
+  assert.equal(again.raw, first.raw, 'the repeat gets the first answer, byte for byte');
+  // Two at once with another trigger id: one runs, the other is told so.
+  const t2 = Buffer.from(`${newId()}:${ctx.cu.id}:${Date.now()}:c2lm`).toString('base64');
+  const both = await Promise.all([0, 1].map(() => ctx.mm.run('run hello-world', { user: ctx.cu, triggerId: t2 })));
+  const created = both.filter((r) => CREATED_RE(srv, ctx.project).test(r.text));
+  assert.ok(created.length >= 1, both.map((r) => r.text).join(' | '));
+  for (const r of both) {
+    assert.ok(CREATED_RE(srv, ctx.project).test(r.text) || r.text === 'This command is already being handled.', r.text);
+    if (CREATED_RE(srv, ctx.project).test(r.text)) assert.equal(r.text, created[0].text, 'the same job');
+  }
+  await replyFor(first.hookId);
+  await sleep(800);
+  const jobs = await srv.api('GET', `/api/v4/projects/${ctx.project.id}/jobs`, { token: ctx.ownerToken });
+  assert.equal(jobs.json.length, 2, `two jobs for two trigger ids: ${jobs.text}`);
+  assert.equal(recv.posts(first.hookId).length, 1, 'the first request\'s response_url gets the reply');
+  assert.equal(recv.posts(again.hookId).length, 0, 'the repeat\'s response_url gets nothing');
+  const replies = both.reduce((n, r) => n + recv.posts(r.hookId).length, 0);
+  assert.equal(replies, 1, 'one reply for the pair');
+});
+
+// ---- 8) an expired response_url ----
+
+test('a response_url that expired before the job ended: no POST, the job page keeps the result and says why, the log too', async () => {
+  const s4 = await startServer({ config: config(`
+`).replace('  delivery:\n', '  delivery:\n    response_url_lifetime: 1s\n') });
+  try {
+    const ctx = await setup(s4, {
+      files: {
+        '.gitlab-ci.yml': `
+late:
+  only: [chat]
+  script:
+    - sleep 2
+    - echo "late result"
+`,
+      },
+    });
+    const { jobId, hookId } = await runJob(ctx, 'run late', s4);
+    await waitStatus(s4, ctx, jobId, ['success']);
+    const deadline = Date.now() + 10000;
+    while (!/reply not delivered; the job page keeps the result/.test(s4.log)) {
+      assert.ok(Date.now() < deadline, 'the give-up is logged');
+      await sleep(50);
+    }
+    const line = s4.log.split('\n').find((l) => l.includes('reply not delivered; the job page keeps the result'));
+    assert.match(line, new RegExp(`"job_id":${jobId}\\b`));
+    assert.match(line, /"reason":"response_url expired/);
+    assert.ok(!line.includes(hookId), 'the response_url (a secret) is not logged');
+    assert.equal(recv.posts(hookId).length, 0, 'nothing was POSTed to the expired URL');
+    // The job page (the owner signed in): the log with the result, and why no reply came.
+    const b = new Browser(s4.url);
+    const page0 = await b.request('GET', '/users/sign_in');
+    await b.request('POST', '/users/sign_in', {
+      authenticity_token: formToken(page0.text), 'user[login]': ctx.owner.username, 'user[password]': ctx.owner.password,
+    });
+    const page = await b.request('GET', `/${ctx.project.path_with_namespace}/-/jobs/${jobId}`);
+    assert.equal(page.status, 200);
+    assert.ok(page.text.includes('late result'), 'the page shows the job\'s output');
+    assert.match(page.text, /<dt>Chat reply<\/dt><dd class="chat-reply">not delivered: response_url expired[^<]*The result is kept on this page\.<\/dd>/);
+  } finally {
+    await s4.stop();
+    rmSync(`${s4.dataDir}.builds`, { recursive: true, force: true });
+  }
+});
