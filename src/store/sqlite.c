@@ -12,6 +12,20 @@
  *   busy_timeout; the database file is in WAL mode. With synchronous=FULL
  *   every COMMIT fsyncs the WAL before returning, so a write that returned
  *   0 survives kill -9 (and power loss).
+ * - Durability classes: writes whose loss a user would notice (accounts,
+ *   projects, pipelines created by a command, a job's end, a reply waiting
+ *   in the outbox) commit with synchronous=FULL. Bookkeeping that restart
+ *   recovery re-derives (a job becoming pending or running, its trace
+ *   size, a reply marked delivered, chat trigger claims) commits with
+ *   synchronous=NORMAL: it survives kill -9, and the next FULL commit
+ *   (WAL is append-only) makes it durable against power loss too. A power
+ *   cut can at worst re-run recovery on a job or re-send one reply. Fewer
+ *   fsyncs under write_mu mean a chat command's own commit waits less.
+ * - Checkpoints: the automatic checkpoint runs inside COMMIT, i.e. with
+ *   write_mu held, and fsyncs the database file: under disk load that
+ *   stalled every writer for tens of milliseconds. A WAL hook on each
+ *   connection instead wakes a checkpointer thread (its own connection)
+ *   past CKPT_PAGES, which runs PASSIVE checkpoints beside the writers.
  * - Writes: BEGIN IMMEDIATE ... COMMIT, one transaction per public call.
  *   Writers of this process also take write_mu first, so they queue on a
  *   mutex instead of spinning in SQLite's busy handler; other processes
@@ -48,6 +62,7 @@
 #include "util/log.h"
 
 #define POOL_MAX 8
+#define CKPT_PAGES 1000 /* SQLite's own autocheckpoint threshold */
 #define BUSY_TIMEOUT_MS 5000
 /* store_token_touch skips the write when last_used_at is this recent. */
 #define TOKEN_TOUCH_SECONDS 60
@@ -483,9 +498,88 @@ struct sq {
 	struct conn *free_list;
 	struct conn *all;
 	pthread_mutex_t write_mu;   /* one writer of this process at a time */
+	/* the checkpointer (file databases only) */
+	pthread_t ckpt_thread;
+	bool ckpt_started;
+	pthread_mutex_t ckpt_mu;    /* guards ckpt_due, ckpt_stop */
+	pthread_cond_t ckpt_cv;
+	bool ckpt_due, ckpt_stop;
+	struct conn *ckpt_conn;     /* owned by the thread while it runs */
 };
 
+static int conn_open(struct sq *sq, struct conn **out);
+static void conn_close(struct conn *c);
+
 static int db_error(struct conn *c, int rc);
+
+/* After each commit: wake the checkpointer once the WAL is long enough. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sq *sq = arg;
+
+	(void)db;
+	(void)name;
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&sq->ckpt_mu);
+		sq->ckpt_due = true;
+		pthread_cond_signal(&sq->ckpt_cv);
+		pthread_mutex_unlock(&sq->ckpt_mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpointer(void *arg)
+{
+	struct sq *sq = arg;
+
+	for (;;) {
+		int log_pages = 0, done_pages = 0, rc;
+
+		pthread_mutex_lock(&sq->ckpt_mu);
+		while (!sq->ckpt_due && !sq->ckpt_stop)
+			pthread_cond_wait(&sq->ckpt_cv, &sq->ckpt_mu);
+		sq->ckpt_due = false;
+		if (sq->ckpt_stop) {
+			pthread_mutex_unlock(&sq->ckpt_mu);
+			break;
+		}
+		pthread_mutex_unlock(&sq->ckpt_mu);
+		rc = sqlite3_wal_checkpoint_v2(sq->ckpt_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					       &log_pages, &done_pages);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store: checkpoint failed: %s", sqlite3_errmsg(sq->ckpt_conn->db));
+	}
+	return NULL;
+}
+
+static int ckpt_start(struct sq *sq)
+{
+	int err;
+
+	if ((err = conn_open(sq, &sq->ckpt_conn)) < 0)
+		return err;
+	if (pthread_create(&sq->ckpt_thread, NULL, checkpointer, sq) != 0) {
+		conn_close(sq->ckpt_conn);
+		sq->ckpt_conn = NULL;
+		return error_set(SO_EFAIL, "cannot start the store's checkpointer");
+	}
+	sq->ckpt_started = true;
+	return 0;
+}
+
+static void ckpt_stop(struct sq *sq)
+{
+	if (sq->ckpt_started) {
+		pthread_mutex_lock(&sq->ckpt_mu);
+		sq->ckpt_stop = true;
+		pthread_cond_signal(&sq->ckpt_cv);
+		pthread_mutex_unlock(&sq->ckpt_mu);
+		pthread_join(sq->ckpt_thread, NULL);
+		sq->ckpt_started = false;
+	}
+	conn_close(sq->ckpt_conn);
+	sq->ckpt_conn = NULL;
+}
 
 static int conn_open(struct sq *sq, struct conn **out)
 {
@@ -504,6 +598,8 @@ static int conn_open(struct sq *sq, struct conn **out)
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	if (sq->max > 1)
+		sqlite3_wal_hook(c->db, wal_hook, sq); /* replaces the autocheckpoint */
 	rc = sqlite3_exec(c->db,
 			  "PRAGMA foreign_keys = ON;"
 			  "PRAGMA synchronous = FULL;"
@@ -809,6 +905,33 @@ static int tx_end_write(struct sq *sq, struct conn *c, int err)
 	return err;
 }
 
+/* Trigger rows are a short-lived cache of replies, written on every slash
+ * command: they are committed with synchronous=NORMAL (WAL without an
+ * fsync per commit), which survives a crash of the process but not
+ * necessarily of the machine. Losing the last claims to a power cut only
+ * means a retry arriving after it could run once more. */
+static int tx_begin_write_lazy(struct sq *sq, struct conn *c)
+{
+	int err;
+
+	if ((err = q_exec(c, ST_SYNC_NORMAL, "")) < 0 || (err = tx_begin_write(sq, c)) < 0) {
+		q_exec(c, ST_SYNC_FULL, "");
+		return err;
+	}
+	return 0;
+}
+
+static int tx_end_write_lazy(struct sq *sq, struct conn *c, int err)
+{
+	int e;
+
+	err = tx_end_write(sq, c, err);
+	/* Back to the default for every other write on this connection. */
+	if ((e = q_exec(c, ST_SYNC_FULL, "")) < 0 && err >= 0)
+		err = e;
+	return err;
+}
+
 /* Read transactions make a list and its total one consistent snapshot. */
 static int tx_begin_read(struct conn *c)
 {
@@ -924,10 +1047,13 @@ static void sq_close(void *impl)
 
 	if (!sq)
 		return;
+	ckpt_stop(sq);
 	for (c = sq->all; c; c = next) {
 		next = c->next_all;
 		conn_close(c);
 	}
+	pthread_mutex_destroy(&sq->ckpt_mu);
+	pthread_cond_destroy(&sq->ckpt_cv);
 	pthread_mutex_destroy(&sq->mu);
 	pthread_cond_destroy(&sq->cv);
 	pthread_mutex_destroy(&sq->write_mu);
@@ -955,6 +1081,8 @@ static int sq_open_version(void **out, const char *target, int max_version)
 	pthread_mutex_init(&sq->mu, NULL);
 	pthread_cond_init(&sq->cv, NULL);
 	pthread_mutex_init(&sq->write_mu, NULL);
+	pthread_mutex_init(&sq->ckpt_mu, NULL);
+	pthread_cond_init(&sq->ckpt_cv, NULL);
 
 	if ((err = conn_get(sq, &c)) < 0)
 		goto done;
@@ -973,6 +1101,8 @@ static int sq_open_version(void **out, const char *target, int max_version)
 				 target, mode ? mode : "unknown");
 	}
 	err = migrate(c, max_version);
+	if (err >= 0 && sq->max > 1)
+		err = ckpt_start(sq);
 done:
 	sqlite3_finalize(s);
 	free(mode);
@@ -1119,29 +1249,51 @@ done:
 
 /* Runs one write statement in its own transaction; SO_ENOTFOUND with
  * notfound when it changed no row. */
-static int write_one(struct sq *sq, const char *notfound, enum st id, const char *types, ...)
+static int write_one_v(struct sq *sq, bool lazy, const char *notfound, enum st id,
+		       const char *types, va_list ap)
 {
 	struct conn *c = NULL;
 	sqlite3_stmt *s = NULL;
-	va_list ap;
 	int err;
 
 	if ((err = conn_get(sq, &c)) < 0)
 		goto done;
-	if ((err = tx_begin_write(sq, c)) < 0)
+	if ((err = lazy ? tx_begin_write_lazy(sq, c) : tx_begin_write(sq, c)) < 0)
 		goto done;
-	va_start(ap, types);
 	err = vstart(c, id, &s, types, ap);
-	va_end(ap);
 	if (err >= 0 && (err = q_step(c, s)) >= 0)
 		err = sqlite3_changes(c->db);
 	stmt_done(s);
 	if (err == 0 && notfound)
 		err = error_set(SO_ENOTFOUND, "%s", notfound);
-	err = tx_end_write(sq, c, err);
+	err = lazy ? tx_end_write_lazy(sq, c, err) : tx_end_write(sq, c, err);
 done:
 	conn_put(sq, c);
 	return err < 0 ? err : 0;
+}
+
+static int write_one(struct sq *sq, const char *notfound, enum st id, const char *types, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, types);
+	err = write_one_v(sq, false, notfound, id, types, ap);
+	va_end(ap);
+	return err;
+}
+
+/* write_one with synchronous=NORMAL, for bookkeeping (see the top). */
+static int write_one_lazy(struct sq *sq, const char *notfound, enum st id, const char *types,
+			  ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, types);
+	err = write_one_v(sq, true, notfound, id, types, ap);
+	va_end(ap);
+	return err;
 }
 
 static void *conv_user(sqlite3_stmt *s)
@@ -2194,32 +2346,6 @@ static int sq_chat_link_purge_expired(void *impl, int64_t now)
 
 /* ---- slash command deduplication ---- */
 
-/* Trigger rows are a short-lived cache of replies, written on every slash
- * command: they are committed with synchronous=NORMAL (WAL without an
- * fsync per commit), which survives a crash of the process but not
- * necessarily of the machine. Losing the last claims to a power cut only
- * means a retry arriving after it could run once more. */
-static int tx_begin_write_lazy(struct sq *sq, struct conn *c)
-{
-	int err;
-
-	if ((err = q_exec(c, ST_SYNC_NORMAL, "")) < 0 || (err = tx_begin_write(sq, c)) < 0) {
-		q_exec(c, ST_SYNC_FULL, "");
-		return err;
-	}
-	return 0;
-}
-
-static int tx_end_write_lazy(struct sq *sq, struct conn *c, int err)
-{
-	int e;
-
-	err = tx_end_write(sq, c, err);
-	/* Back to the default for every other write on this connection. */
-	if ((e = q_exec(c, ST_SYNC_FULL, "")) < 0 && err >= 0)
-		err = e;
-	return err;
-}
 
 /* Reads first, without the write lock: a repeat within the window (the
  * common duplicate) is answered from the row. Otherwise one write
@@ -2687,9 +2813,13 @@ static int sq_job_transition(void *impl, int64_t id, enum store_ci_status from,
 	char now[40];
 	int err;
 
+	/* Becoming pending or running is bookkeeping: restart recovery
+	 * re-derives it. Ends (and cancels, plays) are kept firmly. */
+	bool lazy = (to == STORE_CI_PENDING && from == STORE_CI_CREATED) || to == STORE_CI_RUNNING;
+
 	if ((err = conn_get(sq, &c)) < 0)
 		goto done;
-	if ((err = tx_begin_write(sq, c)) < 0)
+	if ((err = lazy ? tx_begin_write_lazy(sq, c) : tx_begin_write(sq, c)) < 0)
 		goto done;
 	/* read the clock under the write lock, so that timestamps of one job
 	 * never go backwards between two transitions */
@@ -2698,7 +2828,7 @@ static int sq_job_transition(void *impl, int64_t id, enum store_ci_status from,
 		err = error_set(SO_ENOTFOUND, "user not found");
 	if (err >= 0)
 		err = job_move(c, id, from, to, exit_code, failure_reason, user_id, now);
-	err = tx_end_write(sq, c, err);
+	err = lazy ? tx_end_write_lazy(sq, c, err) : tx_end_write(sq, c, err);
 done:
 	conn_put(sq, c);
 	return err < 0 ? err : 0;
@@ -2706,7 +2836,7 @@ done:
 
 static int sq_job_set_trace_bytes(void *impl, int64_t id, int64_t bytes)
 {
-	return write_one(impl, "job not found", ST_JOB_SET_TRACE, "ii", id, bytes);
+	return write_one_lazy(impl, "job not found", ST_JOB_SET_TRACE, "ii", id, bytes);
 }
 
 static int cmp_int64(const void *a, const void *b)
@@ -2892,9 +3022,13 @@ static int outbox_update(struct sq *sq, int64_t row_id, enum st id, const char *
 	va_list ap;
 	int err;
 
+	/* Marking a reply delivered is bookkeeping (a power cut may re-send
+	 * it once); a retry or a give-up is kept as firmly as the reply. */
+	bool lazy = id == ST_OUTBOX_DELIVERED;
+
 	if ((err = conn_get(sq, &c)) < 0)
 		goto done;
-	if ((err = tx_begin_write(sq, c)) < 0)
+	if ((err = lazy ? tx_begin_write_lazy(sq, c) : tx_begin_write(sq, c)) < 0)
 		goto done;
 	va_start(ap, types);
 	err = vstart(c, id, &s, types, ap);
@@ -2909,7 +3043,7 @@ static int outbox_update(struct sq *sq, int64_t row_id, enum st id, const char *
 			err = error_set(SO_ECONFLICT, state == STORE_OUTBOX_DELIVERED ?
 					"reply is already delivered" : "reply has already failed");
 	}
-	err = tx_end_write(sq, c, err);
+	err = lazy ? tx_end_write_lazy(sq, c, err) : tx_end_write(sq, c, err);
 done:
 	conn_put(sq, c);
 	return err < 0 ? err : 0;
