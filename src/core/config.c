@@ -73,6 +73,7 @@ void config_init(struct config *cfg)
 	cfg->chat_slack_prefixes[0] = xstrdup("https://hooks.slack.com/");
 	cfg->chat_slack_prefixes[1] = xstrdup("https://hooks.slack-gov.com/");
 	cfg->jobs_concurrency = 4;
+	cfg->jobs_nice = 10;
 	cfg->jobs_default_timeout_s = 3600;
 	cfg->jobs_trace_limit = 100 * MIB;
 }
@@ -313,7 +314,7 @@ enum key_target {
 	T_DELIVERY_BACKOFF_MAX, T_DELIVERY_TIMEOUT, T_DELIVERY_MAX_RESPONSE, T_DELIVERY_URL_LIFETIME,
 	T_DELIVERY_URL_USES, T_CHAT_SLACK_PREFIXES,
 	T_JOBS_CONCURRENCY, T_JOBS_BUILDS_DIR, T_JOBS_RUN_AS, T_JOBS_DEFAULT_TIMEOUT,
-	T_JOBS_TRACE_LIMIT,
+	T_JOBS_TRACE_LIMIT, T_JOBS_NICE,
 };
 
 struct key_def {
@@ -361,6 +362,7 @@ static const struct key_def keys[] = {
 	{ "jobs", "run_as", KEY_STRING, T_JOBS_RUN_AS, 0, 0 },
 	{ "jobs", "default_timeout", KEY_DURATION, T_JOBS_DEFAULT_TIMEOUT, 1, 30.0 * DAY_S },
 	{ "jobs", "trace_limit", KEY_SIZE, T_JOBS_TRACE_LIMIT, 1024, (double)(16 * GIB) },
+	{ "jobs", "nice", KEY_COUNT, T_JOBS_NICE, 0, 19 },
 };
 
 /* Sections, by their full dotted path: "chat.rate_limit" is the mapping
@@ -644,6 +646,7 @@ static int apply_key(struct loader *ld, const struct key_def *k, struct fy_node 
 	case T_DELIVERY_URL_USES: cfg->chat_delivery_url_uses = (unsigned)u; break;
 	case T_CHAT_SLACK_PREFIXES: break; /* applied above */
 	case T_JOBS_CONCURRENCY: cfg->jobs_concurrency = (unsigned)u; break;
+	case T_JOBS_NICE: cfg->jobs_nice = (unsigned)u; break;
 	case T_JOBS_BUILDS_DIR: set_str(&cfg->jobs_builds_dir, text); break;
 	case T_JOBS_RUN_AS: set_str(&cfg->jobs_run_as, text); break;
 	case T_JOBS_DEFAULT_TIMEOUT: cfg->jobs_default_timeout_s = (unsigned)d; break;

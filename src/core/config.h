@@ -67,6 +67,7 @@ struct config {
 	char **chat_slack_prefixes;
 	/* jobs: the built-in executor (exec/executor.h, pipeline/pipeline.h) */
 	unsigned jobs_concurrency;       /* concurrency: 4 jobs at once */
+	unsigned jobs_nice;              /* nice: 10 (0 = the server's own priority) */
 	char *jobs_builds_dir;           /* builds_dir: "<data_dir>.builds" (outside the
 	                                    0700 data dir, so a job user can enter it) */
 	char *jobs_run_as;               /* run_as: NULL = the executor's default */

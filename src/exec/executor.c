@@ -42,6 +42,7 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -1152,6 +1153,10 @@ static void *worker(void *arg)
 	unsigned slot = wa->slot;
 
 	free(wa);
+	/* Linux keeps a nice value per thread, and children inherit the
+	 * value of the thread that starts them. */
+	if (p->o.nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), (int)p->o.nice) != 0)
+		log_warn("executor: cannot lower the job threads' priority: %s", strerror(errno));
 	for (;;) {
 		struct exec_job *j;
 		struct exec_result r;

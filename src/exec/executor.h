@@ -113,6 +113,10 @@ struct exec_job_spec {
 
 struct exec_pool_options {
 	unsigned max_concurrent;   /* jobs running at once; 0 = 1 */
+	/* Niceness (0-19) of the executor's threads, and so of everything
+	 * they start (checkouts, supervisors, the job's processes): jobs
+	 * yield the CPUs to the HTTP threads. 0 leaves the priority alone. */
+	unsigned nice;
 	size_t max_queued;         /* submit fails SO_EBUSY past it; 0 = 1000 */
 	/* Root of the checkouts (<builds_dir>/<job_id>, and a private
 	 * <builds_dir>/<job_id>.tmp for the scripts and HOME); created 0755 if

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -70,6 +71,17 @@ int gitrepo_init(void)
 			err = git_fail(-1, "cannot initialise libgit2");
 			libssh2_exit();
 		} else {
+			/* Only each repository's own config counts: the server's
+			 * behaviour (and a job's checkout, core.autocrlf say) must
+			 * not depend on the system's or the service account's git
+			 * configuration, and every open skips looking for them. */
+			static const git_config_level_t levels[] = {
+				GIT_CONFIG_LEVEL_PROGRAMDATA, GIT_CONFIG_LEVEL_SYSTEM,
+				GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
+			};
+
+			for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+				(void)git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "");
 			initialised = true;
 		}
 	}
@@ -434,39 +446,18 @@ done:
 	return err;
 }
 
-int gitrepo_read_file(const char *repos_dir, int64_t project_id, const char *sha,
-		      const char *path, size_t max_bytes, char **data_out, size_t *len_out)
+/* The bytes of path in commit's tree (see gitrepo_read_file). */
+static int read_blob_at(git_repository *repo, git_commit *commit, const char *path,
+			size_t max_bytes, char **data_out, size_t *len_out)
 {
-	git_repository *repo = NULL;
-	git_object *obj = NULL;
-	git_commit *commit = NULL;
 	git_tree *tree = NULL;
 	git_tree_entry *entry = NULL;
 	git_odb *odb = NULL;
 	git_blob *blob = NULL;
-	git_oid oid;
 	git_object_t type;
-	size_t size = 0, shalen;
-	int rc, err;
+	size_t size = 0;
+	int rc, err = 0;
 
-	*data_out = NULL;
-	*len_out = 0;
-	shalen = sha ? strlen(sha) : 0;
-	if (shalen < 4 || shalen > GIT_OID_HEXSZ || strspn(sha, "0123456789abcdefABCDEF") != shalen)
-		return error_set(SO_ENOTFOUND, "commit not found");
-	if (!path || !*path || path[0] == '/')
-		return error_set(SO_ENOTFOUND, "file not found");
-	if ((err = open_repo(repos_dir, project_id, &repo)) < 0)
-		goto done;
-	if ((rc = git_oid_fromstrn(&oid, sha, shalen)) < 0 ||
-	    (rc = git_object_lookup_prefix(&obj, repo, &oid, shalen, GIT_OBJECT_ANY)) < 0 ||
-	    (rc = git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT)) < 0) {
-		err = rc == GIT_ENOTFOUND || rc == GIT_EAMBIGUOUS || rc == GIT_EINVALIDSPEC ||
-				      rc == GIT_EPEEL
-			      ? error_set(SO_ENOTFOUND, "commit %s not found", sha)
-			      : git_fail(rc, "cannot read commit");
-		goto done;
-	}
 	if ((rc = git_commit_tree(&tree, commit)) < 0) {
 		err = git_fail(rc, "cannot read tree");
 		goto done;
@@ -508,9 +499,137 @@ done:
 	git_odb_free(odb);
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
-	git_commit_free(commit);
+	return err;
+}
+
+/* Looks a commit up by (possibly abbreviated) hex sha. */
+static int lookup_commit(git_repository *repo, const char *sha, git_commit **out)
+{
+	git_object *obj = NULL;
+	git_oid oid;
+	size_t shalen = sha ? strlen(sha) : 0;
+	int rc, err = 0;
+
+	*out = NULL;
+	if (shalen < 4 || shalen > GIT_OID_HEXSZ || strspn(sha, "0123456789abcdefABCDEF") != shalen)
+		return error_set(SO_ENOTFOUND, "commit not found");
+	if ((rc = git_oid_fromstrn(&oid, sha, shalen)) < 0 ||
+	    (rc = git_object_lookup_prefix(&obj, repo, &oid, shalen, GIT_OBJECT_ANY)) < 0 ||
+	    (rc = git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT)) < 0)
+		err = rc == GIT_ENOTFOUND || rc == GIT_EAMBIGUOUS || rc == GIT_EINVALIDSPEC ||
+				      rc == GIT_EPEEL
+			      ? error_set(SO_ENOTFOUND, "commit %s not found", sha)
+			      : git_fail(rc, "cannot read commit");
 	git_object_free(obj);
+	return err;
+}
+
+int gitrepo_read_file(const char *repos_dir, int64_t project_id, const char *sha,
+		      const char *path, size_t max_bytes, char **data_out, size_t *len_out)
+{
+	git_repository *repo = NULL;
+	git_commit *commit = NULL;
+	int err;
+
+	*data_out = NULL;
+	*len_out = 0;
+	if (!path || !*path || path[0] == '/')
+		return error_set(SO_ENOTFOUND, "file not found");
+	if (!sha || strlen(sha) < 4 || strlen(sha) > GIT_OID_HEXSZ ||
+	    strspn(sha, "0123456789abcdefABCDEF") != strlen(sha))
+		return error_set(SO_ENOTFOUND, "commit not found");
+	if ((err = open_repo(repos_dir, project_id, &repo)) < 0 ||
+	    (err = lookup_commit(repo, sha, &commit)) < 0)
+		goto done;
+	err = read_blob_at(repo, commit, path, max_bytes, data_out, len_out);
+done:
+	git_commit_free(commit);
 	git_repository_free(repo);
+	return err;
+}
+
+static void commit_fill(git_commit *c, struct gitrepo_commit *out)
+{
+	const git_signature *a = git_commit_author(c);
+	const char *msg = git_commit_message_raw(c);
+	char hex[GIT_OID_HEXSZ + 1], ts[32];
+	struct tm tm;
+	time_t t = (time_t)git_commit_time(c);
+
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(c));
+	out->sha = xstrdup(hex);
+	out->message = xstrdup(msg ? msg : "");
+	out->author = xasprintf("%s <%s>", a && a->name ? a->name : "",
+				a && a->email ? a->email : "");
+	if (!gmtime_r(&t, &tm) || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		ts[0] = '\0';
+	out->timestamp = xstrdup(ts);
+}
+
+void gitrepo_commit_dispose(struct gitrepo_commit *c)
+{
+	if (!c)
+		return;
+	free(c->sha);
+	free(c->message);
+	free(c->author);
+	free(c->timestamp);
+	memset(c, 0, sizeof(*c));
+}
+
+int gitrepo_commit_info(const char *repos_dir, int64_t project_id, const char *sha,
+			struct gitrepo_commit *out)
+{
+	git_repository *repo = NULL;
+	git_commit *c = NULL;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = open_repo(repos_dir, project_id, &repo)) < 0 ||
+	    (err = lookup_commit(repo, sha, &c)) < 0)
+		goto done;
+	commit_fill(c, out);
+done:
+	git_commit_free(c);
+	git_repository_free(repo);
+	return err;
+}
+
+int gitrepo_branch_file(const char *repos_dir, int64_t project_id, const char *branch,
+			const char *path, size_t max_bytes, struct gitrepo_commit *commit,
+			char **data_out, size_t *len_out)
+{
+	git_repository *repo = NULL;
+	git_reference *ref = NULL, *resolved = NULL;
+	git_commit *c = NULL;
+	char *name = NULL;
+	int rc, err;
+
+	memset(commit, 0, sizeof(*commit));
+	*data_out = NULL;
+	*len_out = 0;
+	if (!gitrepo_branch_name_valid(branch))
+		return error_set(SO_ENOTFOUND, "branch not found");
+	if (!path || !*path || path[0] == '/')
+		return error_set(SO_ENOTFOUND, "file not found");
+	if ((err = open_repo(repos_dir, project_id, &repo)) < 0)
+		goto done;
+	name = xasprintf("refs/heads/%s", branch);
+	if ((rc = git_reference_lookup(&ref, repo, name)) < 0 ||
+	    (rc = git_reference_resolve(&resolved, ref)) < 0 ||
+	    (rc = git_commit_lookup(&c, repo, git_reference_target(resolved))) < 0) {
+		err = rc == GIT_ENOTFOUND ? error_set(SO_ENOTFOUND, "branch %s not found", branch)
+					  : git_fail(rc, "cannot read branch");
+		goto done;
+	}
+	commit_fill(c, commit);
+	err = read_blob_at(repo, c, path, max_bytes, data_out, len_out);
+done:
+	git_commit_free(c);
+	git_reference_free(resolved);
+	git_reference_free(ref);
+	git_repository_free(repo);
+	free(name);
 	return err;
 }
 

@@ -46,6 +46,27 @@ int gitrepo_branch_head(const char *repos_dir, int64_t project_id, const char *b
 int gitrepo_read_file(const char *repos_dir, int64_t project_id, const char *sha,
 		      const char *path, size_t max_bytes, char **data_out, size_t *len_out);
 
+/* A commit as CI variables need it (all owned; NULL until filled). */
+struct gitrepo_commit {
+	char *sha;       /* full hex */
+	char *message;   /* the raw message (trailing newline kept) */
+	char *author;    /* "Name <email>" of the author */
+	char *timestamp; /* the committer date in UTC, "2026-01-31T16:47:55Z" */
+};
+void gitrepo_commit_dispose(struct gitrepo_commit *c); /* accepts NULL */
+/* Commit sha (full or abbreviated hex) of the project's repository;
+ * SO_ENOTFOUND when the repository or the commit is missing. */
+int gitrepo_commit_info(const char *repos_dir, int64_t project_id, const char *sha,
+			struct gitrepo_commit *out);
+/* The head commit of refs/heads/<branch> and the bytes of path in it,
+ * from one open of the repository (what a chat pipeline needs per
+ * command). SO_ENOTFOUND with commit->sha NULL when the branch is absent,
+ * SO_ENOTFOUND with *commit filled when the file is absent; SO_ETOOBIG
+ * past max_bytes. */
+int gitrepo_branch_file(const char *repos_dir, int64_t project_id, const char *branch,
+			const char *path, size_t max_bytes, struct gitrepo_commit *commit,
+			char **data_out, size_t *len_out);
+
 /* ---- additions beyond the first contract ---- */
 /* True when refs/heads/<branch> is a valid ref name (and branch does not
  * start with '-'). */

@@ -88,6 +88,7 @@ int pipeline_service_start(struct pipeline_service **out, struct app *app, struc
 		goto fail;
 	}
 	o.max_concurrent = app->cfg.jobs_concurrency ? app->cfg.jobs_concurrency : 4;
+	o.nice = app->cfg.jobs_nice;
 	o.max_queued = 100000;
 	o.builds_dir = s->builds_dir;
 	o.run_as = app->cfg.jobs_run_as;
@@ -221,7 +222,7 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 	struct ci_plan *plan = NULL;
 	struct ci_diags diags;
 	struct ci_varlist incvars = CI_VARLIST_INIT;
-	struct pipeline_commit_info commit = { 0 };
+	struct gitrepo_commit commit = { 0 };
 	struct store_job_new *jobs = NULL;
 	char **specs = NULL;
 	int64_t *ids = NULL;
@@ -235,19 +236,25 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 	if ((err = store_project_get(app->store, in->project_id, &p)) < 0 ||
 	    (err = store_user_get(app->store, in->user_id, &u)) < 0)
 		goto done;
-	if (!p->default_branch ||
-	    gitrepo_branch_head(app->cfg.repos_dir, p->id, p->default_branch, &sha) < 0) {
+	/* The head commit, its CI file and what the CI_COMMIT_* variables
+	 * need, from one open of the repository. */
+	if (!p->default_branch) {
 		err = error_set(SO_ENOTFOUND, "the repository is empty");
 		goto done;
 	}
-	if ((err = gitrepo_read_file(app->cfg.repos_dir, p->id, sha, CI_FILE, CI_FILE_MAX, &data,
-				     &len)) < 0) {
+	err = gitrepo_branch_file(app->cfg.repos_dir, p->id, p->default_branch, CI_FILE,
+				  CI_FILE_MAX, &commit, &data, &len);
+	if (err == SO_ENOTFOUND && !commit.sha) {
+		err = error_set(SO_ENOTFOUND, "the repository is empty");
+		goto done;
+	}
+	if (err < 0) {
 		if (err == SO_ENOTFOUND)
 			error_set(SO_ENOTFOUND, "Missing CI config file");
 		goto done;
 	}
-	if ((err = pipeline_repo_commit_info(app->cfg.repos_dir, p->id, sha, &commit)) < 0)
-		goto done;
+	sha = commit.sha;
+	commit.sha = NULL;
 	struct pipeline_repo_source src = {
 		.app = app, .repos_dir = app->cfg.repos_dir, .project_id = p->id, .sha = sha,
 		.user = u, .max_bytes = CI_FILE_MAX,
@@ -347,7 +354,7 @@ done:
 	ci_config_free(cfg);
 	ci_diags_free(&diags);
 	ci_varlist_dispose(&incvars);
-	pipeline_commit_info_dispose(&commit);
+	gitrepo_commit_dispose(&commit);
 	store_pipeline_free(pl);
 	store_namespace_free(ns);
 	store_project_free(p);

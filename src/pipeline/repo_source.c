@@ -109,37 +109,15 @@ void pipeline_commit_info_dispose(struct pipeline_commit_info *ci)
 int pipeline_repo_commit_info(const char *repos_dir, int64_t project_id, const char *sha,
 			      struct pipeline_commit_info *out)
 {
-	git_repository *repo = NULL;
-	git_commit *c = NULL;
-	git_oid oid;
-	const git_signature *a;
-	const char *msg;
-	char *path = NULL, ts[32];
-	struct tm tm;
-	time_t t;
-	int err = 0;
+	struct gitrepo_commit c;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = gitrepo_init()) < 0)
-		return err;
-	path = gitrepo_path(repos_dir, project_id);
-	if (git_repository_open_bare(&repo, path) < 0 || !sha || git_oid_fromstr(&oid, sha) < 0 ||
-	    git_commit_lookup(&c, repo, &oid) < 0) {
-		err = error_set(SO_ENOTFOUND, "commit not found");
-		goto done;
-	}
-	msg = git_commit_message_raw(c);
-	out->message = xstrdup(msg ? msg : "");
-	a = git_commit_author(c);
-	out->author = xasprintf("%s <%s>", a && a->name ? a->name : "",
-				a && a->email ? a->email : "");
-	t = (time_t)git_commit_time(c);
-	if (!gmtime_r(&t, &tm) || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		ts[0] = '\0';
-	out->timestamp = xstrdup(ts);
-done:
-	git_commit_free(c);
-	git_repository_free(repo);
-	free(path);
-	return err;
+	if ((err = gitrepo_commit_info(repos_dir, project_id, sha, &c)) < 0)
+		return err == SO_ENOTFOUND ? error_set(SO_ENOTFOUND, "commit not found") : err;
+	out->message = c.message;
+	out->author = c.author;
+	out->timestamp = c.timestamp;
+	free(c.sha);
+	return 0;
 }

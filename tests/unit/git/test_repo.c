@@ -283,3 +283,48 @@ Test(gitrepo, libgit2_is_initialised_on_first_use)
 	cr_assert_eq(gitrepo_is_empty(repos, 7, &empty), 0, "%s", error_msg());
 	cr_assert(empty);
 }
+
+Test(gitrepo, branch_file_reads_head_commit_and_file_in_one_open)
+{
+	struct gitrepo_commit c;
+	char *data = NULL, *cmd, *expect;
+	size_t len = 0;
+
+	/* Nothing pushed yet: no branch, so no commit either. */
+	cr_assert_eq(gitrepo_create(repos, 1, NULL), 0, "%s", error_msg());
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "main", "a.txt", 100, &c, &data, &len),
+		     SO_ENOTFOUND);
+	cr_assert_null(c.sha);
+	cr_assert_null(data);
+	gitrepo_delete(repos, 1);
+
+	fill();
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "main", "d/b.txt", 100, &c, &data, &len), 0,
+		     "%s", error_msg());
+	cmd = xasprintf("git -C '%s/work' rev-parse HEAD", root);
+	expect = capture(cmd);
+	cr_assert_str_eq(c.sha, expect);
+	cr_assert_str_eq(c.message, "first\n");
+	cr_assert(strchr(c.author, '<') && c.author[strlen(c.author) - 1] == '>', "%s", c.author);
+	cr_assert_eq(strlen(c.timestamp), 20, "%s", c.timestamp);
+	cr_assert_eq(len, 1);
+	cr_assert_str_eq(data, "x");
+	free(data);
+	data = NULL;
+	free(cmd);
+	free(expect);
+
+	/* The file is missing: the commit is still there. */
+	gitrepo_commit_dispose(&c);
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "main", "nope.yml", 100, &c, &data, &len),
+		     SO_ENOTFOUND);
+	cr_assert_not_null(c.sha);
+	cr_assert_null(data);
+	gitrepo_commit_dispose(&c);
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "main", "a.txt", 2, &c, &data, &len),
+		     SO_ETOOBIG);
+	gitrepo_commit_dispose(&c);
+	gitrepo_commit_dispose(NULL);
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "-x", "a.txt", 100, &c, &data, &len),
+		     SO_ENOTFOUND);
+}
