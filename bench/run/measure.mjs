@@ -9,11 +9,16 @@
 // trigger_id and a fresh response_url (/hooks/<n>, since Mattermost allows
 // 5 uses per hook) each time. The receiver records when each hook's first
 // POST arrives (performance.now(), same clock as the sender).
-//   (a) ack: N sequential `run hello-world`, time from sending to the whole
-//       HTTP answer read; then (b) reply: M sequential `run hello-world`,
-//       each timed from sending to its reply arriving at the receiver;
-//       then (a') 50 `run sleeper` (sleep 60), waiting until the jobs API
-//       reports them running, and the ack run again under that load.
+//   (a) burst ack: N back-to-back `run hello-world`, time from sending to
+//       the whole HTTP answer read (each command starts a job, so later
+//       acks share the CPUs with the jobs of earlier ones); then (b) paced:
+//       M `run hello-world`, each sent after the previous one's reply
+//       arrived, timing its ack and its reply (send -> POST at the
+//       receiver); then 50 `run sleeper` (sleep 60), waiting until the jobs
+//       API reports them running, and (b') the paced run and (a') the
+//       burst run again under that load. The issue's "ack while 50 jobs
+//       run" is (b'): a person typing commands while 50 jobs run; the burst
+//       figures show what a flood of commands costs and are printed too.
 // Before (a) it checks that `run` exists (the answer says "has been
 // created!"); if not, it measures `help` instead and says so.
 // Environment: BENCH_URL, BENCH_PROJECT_ID, BENCH_TOKEN (integration),
@@ -125,6 +130,25 @@ async function ackRun(text, n, label) {
   return { ...s, bad };
 }
 
+// n paced `run hello-world`: each sent after the previous reply arrived.
+async function pacedRun(n, label) {
+  const acks = [], rs = [];
+  let failed = 0, bad = 0;
+  for (let i = 0; i < n; i++) {
+    const r = await command('run hello-world');
+    if (r.status !== 200) bad++;
+    acks.push(r.ms);
+    if (!arrivals.has(r.hook)) await new Promise((res) => waiters.set(r.hook, res));
+    const a = arrivals.get(r.hook);
+    if (!/completed successfully/.test(a.body)) failed++;
+    rs.push(a.t - r.t0);
+  }
+  const ack = { ...stats(acks), bad }, reply = { ...stats(rs), failed };
+  console.log(`ack paced ${label}: n=${ack.n} p50=${f(ack.p50)} ms p99=${f(ack.p99)} ms max=${f(ack.max)} ms non-200=${bad}`);
+  console.log(`reply paced ${label} (send -> POST at response_url): n=${rs.length} p50=${f(reply.p50)} ms p99=${f(reply.p99)} ms max=${f(reply.max)} ms not-successful=${failed}`);
+  return { ack, reply };
+}
+
 async function runningJobs() {
   const r = await request('GET', `/api/v4/projects/${projectId}/jobs?scope=running&per_page=100`, null,
     { 'PRIVATE-TOKEN': env.BENCH_ADMIN_TOKEN });
@@ -144,24 +168,16 @@ if (haveRun) await waitUntil(() => arrivals.has(probe.hook), 30000, 'the probe r
 // (a) ack, idle (warm-up of 20 first)
 await ackRun(cmd, 20, 'warm-up');
 const before = received;
-result.ack_idle = await ackRun(cmd, ackCount, 'idle');
+result.ack_idle = await ackRun(cmd, ackCount, 'burst, no other jobs');
 if (haveRun && cmd.startsWith('run ')) {
   const t0 = performance.now();
   await waitUntil(() => received >= before + ackCount, 300000, `${ackCount} replies`);
   console.log(`  all ${ackCount} replies arrived ${f((performance.now() - t0) / 1000)} s after the last ack`);
 
-  // (b) reply latency, sequential
-  const rs = [];
-  let failed = 0;
-  for (let i = 0; i < replyCount; i++) {
-    const r = await command('run hello-world');
-    if (!arrivals.has(r.hook)) await new Promise((res) => waiters.set(r.hook, res));
-    const a = arrivals.get(r.hook);
-    if (!/completed successfully/.test(a.body)) failed++;
-    rs.push(a.t - r.t0);
-  }
-  result.reply = { ...stats(rs), failed };
-  console.log(`reply (send -> POST at response_url): n=${rs.length} p50=${f(result.reply.p50)} ms p99=${f(result.reply.p99)} ms max=${f(result.reply.max)} ms not-successful=${failed}`);
+  // (b) paced: ack and reply latency, one command at a time
+  const paced = await pacedRun(replyCount, 'idle');
+  result.ack_paced_idle = paced.ack;
+  result.reply = paced.reply;
 
   // (a') ack while `sleepers` jobs run
   for (let i = 0; i < sleepers; i++) await command('run sleeper');
@@ -170,7 +186,10 @@ if (haveRun && cmd.startsWith('run ')) {
   while (Date.now() < end && (running = await runningJobs()) < sleepers) await new Promise((r) => setTimeout(r, 100));
   console.log(`  ${running} jobs running (jobs API) before the loaded run`);
   result.running_before = running;
-  result.ack_loaded = await ackRun(cmd, ackCount, `with ${sleepers} sleeper jobs running`);
+  const pacedLoaded = await pacedRun(replyCount, `with ${sleepers} sleeper jobs running`);
+  result.ack_paced_loaded = pacedLoaded.ack;
+  result.reply_loaded = pacedLoaded.reply;
+  result.ack_loaded = await ackRun(cmd, ackCount, `burst, with ${sleepers} sleeper jobs running`);
   result.running_after = await runningJobs();
   console.log(`  ${result.running_after} jobs running after it`);
 }
