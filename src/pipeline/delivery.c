@@ -31,6 +31,7 @@
  * handle while in flight; both are released when it settles or at stop.
  */
 #include "pipeline/delivery.h"
+#include "pipeline/pipeline.h"
 
 #include "core/app.h"
 #include "core/config.h"
@@ -50,7 +51,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLACK_PREFIX "https://hooks.slack.com/"
 #define KIND_MATTERMOST "mattermost_response"
 #define KIND_SLACK "slack_response"
 #define EXCERPT_MAX 200
@@ -158,9 +158,7 @@ void delivery_url_origin(const char *url, char *out, size_t size)
 
 const char *delivery_kind_for_url(const char *response_url)
 {
-	if (response_url && strncmp(response_url, SLACK_PREFIX, strlen(SLACK_PREFIX)) == 0)
-		return KIND_SLACK;
-	return KIND_MATTERMOST;
+	return pipeline_chat_url_is_slack(NULL, response_url) ? KIND_SLACK : KIND_MATTERMOST;
 }
 
 /* Replaces every occurrence of needle (len >= 6) in s with "[redacted]". */
@@ -564,9 +562,16 @@ static bool check_give_up(struct delivery *d, const struct store_outbox *row, in
 	int64_t used = 0;
 
 	if (row->expires_at > 0 && now_s >= row->expires_at) {
-		snprintf(reason, sizeof(reason),
-			 "response_url expired (%s accepts replies for 30 minutes)",
-			 service_name(row->kind));
+		unsigned life = d->app->cfg.chat_delivery_url_lifetime_s;
+
+		if (life == 0 || life == 1800)
+			snprintf(reason, sizeof(reason),
+				 "response_url expired (%s accepts replies for 30 minutes)",
+				 service_name(row->kind));
+		else
+			snprintf(reason, sizeof(reason),
+				 "response_url expired (chat.delivery.response_url_lifetime: %u s)",
+				 life);
 		if (!is_response_kind(row->kind))
 			snprintf(reason, sizeof(reason), "reply expired");
 		give_up(d, row, DELIVERY_GIVEUP_EXPIRED, reason);
@@ -912,7 +917,7 @@ int delivery_enqueue_response(struct app *app, struct delivery *d, const char *r
 	int err;
 
 	memset(&in, 0, sizeof(in));
-	in.kind = delivery_kind_for_url(response_url);
+	in.kind = pipeline_chat_url_is_slack(&app->cfg, response_url) ? KIND_SLACK : KIND_MATTERMOST;
 	in.url = response_url;
 	in.payload = payload_json;
 	in.job_id = job_id;

@@ -109,8 +109,9 @@ void delivery_stop(struct delivery *d);
  * Cheap, thread-safe; accepts NULL (then the next poll finds the row). */
 void delivery_wake(struct delivery *d);
 
-/* The outbox kind for a response_url: "slack_response" when it starts with
- * https://hooks.slack.com/, else "mattermost_response". */
+/* The outbox kind for a response_url with the default Slack prefixes
+ * (pipeline_chat_url_is_slack): "slack_response" or "mattermost_response".
+ * delivery_enqueue_response() uses the configured prefixes. */
 const char *delivery_kind_for_url(const char *response_url);
 
 /* Writes a reply to the outbox and wakes the worker: kind by URL prefix,

@@ -558,8 +558,11 @@ Test(delivery, expires_while_retrying)
 	cr_assert_eq(wait_settled(a, 16, 5000), STORE_OUTBOX_FAILED);
 	cr_assert_eq(hook_calls(), 1);
 	cr_assert_eq(H.why, DELIVERY_GIVEUP_EXPIRED);
-	cr_assert_str_eq(H.reason, "response_url expired (Mattermost accepts replies for 30 minutes)");
-	cr_assert_geq(receiver_get(&R.requests), 2);
+	cr_assert_str_eq(H.reason,
+			 "response_url expired (chat.delivery.response_url_lifetime: 1 s)");
+	/* The lifetime is kept in whole seconds, so how many retries fit in
+	 * it depends on where the second boundary falls: at least one. */
+	cr_assert_geq(receiver_get(&R.requests), 1);
 	delivery_stop(d);
 	log = read_log();
 	cr_assert(strstr(log, "\"job_id\": 16") || strstr(log, "\"job_id\":16"),
