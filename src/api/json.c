@@ -268,6 +268,8 @@ static int claim(struct api_params *p, const char *name, size_t name_len, bool f
 			return 0;
 		*idx = spec_find(p, name);
 	}
+	if (*idx < 0 && from_query)
+		return 0; /* GitLab ignores what it does not know; clients send extras */
 	if (*idx < 0) {
 		safe_name(name, name_len, shown, sizeof(shown));
 		return fail(err, 400, false, "unknown parameter: %s", shown);
@@ -303,6 +305,11 @@ static int parse_form(struct api_params *p, const char *s, size_t len, bool from
 			char shown[80];
 
 			safe_name(s, (size_t)(name_end - s), shown, sizeof(shown));
+			if (rc == SO_ETOOBIG && from_query) { /* an unknown name: ignored */
+				rc = 0;
+				s = amp ? amp + 1 : end;
+				continue;
+			}
 			rc = rc == SO_ETOOBIG
 				? fail(err, 400, false, "unknown parameter: %s", shown)
 				: fail(err, 400, true,

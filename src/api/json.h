@@ -13,9 +13,12 @@
  *    jansson sees it) or application/x-www-form-urlencoded (also assumed
  *    when a body comes without a Content-Type, as curl --data sends it);
  *    any other type is refused;
- *  - every name must be declared (slashops refuses unknown parameters
- *    where GitLab ignores them; "private_token" in the query string is
- *    always allowed, auth reads it);
+ *  - every name in a body must be declared (slashops refuses unknown
+ *    body parameters where GitLab ignores them, so a typo in a write is
+ *    an error, not a silent no-op); unknown names in the query string are
+ *    ignored as GitLab does, since clients send optional extras (order_by,
+ *    statistics...) with their reads; "private_token" in the query string
+ *    is allowed, auth reads it;
  *  - a name may be given only once across query and body;
  *  - values coerce as Grape does: int from a JSON integer or a decimal
  *    string, bool from true/false/1/0 (JSON or string), string from a JSON

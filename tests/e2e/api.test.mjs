@@ -458,6 +458,10 @@ test('GET /projects: pagination headers, Link without secrets, filters', async (
   assert.ok(!link.includes(u.token) && !link.includes('private_token'), 'no token echoed in Link');
   r = await srv.api('GET', '/api/v4/projects?search=TWO', { token: u.token });
   assert.deepEqual(r.json.map((x) => x.name), ['p-two']);
+  // Clients send optional extras with reads; GitLab ignores what it does not know.
+  r = await srv.api('GET', '/api/v4/projects?search=TWO&order_by=id&sort=desc&statistics=true', { token: u.token });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.map((x) => x.name), ['p-two']);
   r = await srv.api('GET', '/api/v4/projects?per_page=1000', { token: u.token });
   assert.equal(r.headers.get('x-per-page'), '100', 'per_page is capped at 100');
   r = await srv.api('GET', '/api/v4/projects?per_page=abc', { token: u.token });

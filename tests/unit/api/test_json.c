@@ -107,7 +107,7 @@ Test(api_json, unknown_parameter_is_refused)
 	struct api_params_error e = bad("application/json", "{\"name\":\"a\",\"foo\":1}", NULL);
 
 	cr_assert_str_eq(e.text, "unknown parameter: foo");
-	e = bad(NULL, "name=a", "bar%22%0a=1");
+	e = bad(NULL, "name=a&bar%22%0a=1", NULL);
 	cr_assert_str_eq(e.text, "unknown parameter: bar??", "got %s", e.text);
 	e = bad(NULL, "name=a&private_token=x", NULL);
 	cr_assert_str_eq(e.text, "unknown parameter: private_token", "only the query may carry it");
@@ -230,4 +230,21 @@ Test(api_json, helpers)
 	free(s);
 	cr_assert_eq(api_form_decode("abcdef", 6, 3, &s), SO_ETOOBIG);
 	cr_assert_null(s);
+}
+
+Test(api_json, unknown_query_parameters_are_ignored_as_gitlab_does)
+{
+	char longname[400];
+	struct api_params *p = ok(NULL, "name=a", "order_by=id&sort=desc&statistics=true");
+
+	cr_assert_str_eq(api_params_str(p, "name"), "a");
+	api_params_free(p);
+	memset(longname, 'x', sizeof(longname) - 3);
+	memcpy(longname + sizeof(longname) - 3, "=1", 3);
+	p = ok(NULL, "name=b", longname);
+	cr_assert_str_eq(api_params_str(p, "name"), "b");
+	api_params_free(p);
+	/* Known names are still checked, and malformed encoding still refused. */
+	cr_assert_str_eq(bad(NULL, NULL, "name=a&level=ten").text, "level is invalid");
+	cr_assert_eq(bad(NULL, NULL, "name=a&%zz=1").status, 400);
 }
