@@ -44,6 +44,8 @@ json_t *chatops_run(struct chatops_ctx *ctx, const struct chat_command *cmd)
 		.channel_id = ctx->req->channel_id,
 		.chat_user_id = ctx->req->user_id,
 		.response_url = ctx->req->response_url,
+		.project = ctx->project,
+		.user = ctx->user,
 	};
 	err = pipeline_create_chat(ctx->app->pipelines, &in, &created);
 	if (err == SO_ENOTFOUND || err == SO_EINVALID) {

@@ -214,8 +214,10 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 			 struct pipeline_created *out)
 {
 	struct app *app = s->app;
-	struct store_project *p = NULL;
-	struct store_user *u = NULL;
+	const struct store_project *p = in->project;
+	const struct store_user *u = in->user;
+	struct store_project *p_read = NULL;
+	struct store_user *u_read = NULL;
 	struct store_namespace *ns = NULL;
 	struct store_pipeline *pl = NULL;
 	struct ci_config *cfg = NULL;
@@ -233,9 +235,13 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 
 	memset(out, 0, sizeof(*out));
 	ci_diags_init(&diags);
-	if ((err = store_project_get(app->store, in->project_id, &p)) < 0 ||
-	    (err = store_user_get(app->store, in->user_id, &u)) < 0)
+	if ((!p && (err = store_project_get(app->store, in->project_id, &p_read)) < 0) ||
+	    (!u && (err = store_user_get(app->store, in->user_id, &u_read)) < 0))
 		goto done;
+	if (!p)
+		p = p_read;
+	if (!u)
+		u = u_read;
 	/* The head commit, its CI file and what the CI_COMMIT_* variables
 	 * need, from one open of the repository. */
 	if (!p->default_branch) {
@@ -357,8 +363,8 @@ done:
 	gitrepo_commit_dispose(&commit);
 	store_pipeline_free(pl);
 	store_namespace_free(ns);
-	store_project_free(p);
-	store_user_free(u);
+	store_project_free(p_read);
+	store_user_free(u_read);
 	free(project_url);
 	free(sha);
 	free(data);

@@ -57,6 +57,10 @@ struct pipeline_chat_request {
 	const char *channel_id;   /* CHAT_CHANNEL */
 	const char *chat_user_id; /* CHAT_USER_ID */
 	const char *response_url; /* where the job's result is posted; may be NULL */
+	/* Optional, borrowed: the project and user as the caller just read
+	 * them (ids must match project_id/user_id); NULL: read here. */
+	const struct store_project *project;
+	const struct store_user *user;
 };
 
 struct pipeline_created {
