@@ -198,6 +198,11 @@ struct trig {
 	int account_err;  /* the chat name and user lookup's result */
 	int access_level; /* read with them when access_err is 0 */
 	int access_err;
+	/* true: project, integration, chat_name and user belong to this
+	 * thread's context cache (never freed here); integration_own is then
+	 * a replacement integration this request owns (bind_team). */
+	bool borrowed;
+	struct store_integration *integration_own;
 	struct chat_command cmd;
 	char *project_url;
 	const char *command_name; /* for the log */
@@ -305,7 +310,7 @@ static bool present(const char *s)
  * membership's in t->access_err. Reading the account before the token is
  * checked changes nothing but the order of reads: nothing is written and
  * nothing of it is answered before the checks. */
-static int load(struct trig *t, const char *id)
+static int load_store(struct trig *t, const char *id)
 {
 	int err;
 
@@ -331,6 +336,129 @@ static int load(struct trig *t, const char *id)
 done:
 	store_read_end(t->app->store);
 	return err;
+}
+
+/* What load_store() read, kept per HTTP thread for the next command from
+ * the same chat user on the same project: it is reused while the store's
+ * generation is unchanged (no write by this process since: a block,
+ * a revoke, a new token, a membership change all bump it) and for at most
+ * CTX_CACHE_TTL_MS (writes by another process, an admin CLI, are seen
+ * within that). One entry per thread, no lock; freed when the thread
+ * ends. */
+#define CTX_CACHE_TTL_MS 1000.0
+
+struct ctx_cache {
+	struct buf key; /* id, team_id, user_id, each NUL-terminated */
+	bool valid;
+	uint64_t gen;
+	double at_ms;
+	int err, account_err, access_err, access_level;
+	struct store_project *project;
+	struct store_integration *integration;
+	struct store_chat_name *chat_name;
+	struct store_user *user;
+};
+
+static pthread_key_t ctx_cache_key;
+static pthread_once_t ctx_cache_once = PTHREAD_ONCE_INIT;
+
+static void ctx_cache_clear(struct ctx_cache *c)
+{
+	store_project_free(c->project);
+	store_integration_free(c->integration);
+	store_chat_name_free(c->chat_name);
+	store_user_free(c->user);
+	c->project = NULL;
+	c->integration = NULL;
+	c->chat_name = NULL;
+	c->user = NULL;
+	c->valid = false;
+}
+
+static void ctx_cache_free(void *p)
+{
+	struct ctx_cache *c = p;
+
+	if (!c)
+		return;
+	ctx_cache_clear(c);
+	buf_dispose(&c->key);
+	free(c);
+}
+
+static void ctx_cache_init(void)
+{
+	if (pthread_key_create(&ctx_cache_key, ctx_cache_free) != 0)
+		abort();
+}
+
+static struct ctx_cache *ctx_cache_get(void)
+{
+	struct ctx_cache *c;
+
+	pthread_once(&ctx_cache_once, ctx_cache_init);
+	if ((c = pthread_getspecific(ctx_cache_key)))
+		return c;
+	c = xcalloc(1, sizeof(*c));
+	buf_init(&c->key, 0);
+	if (pthread_setspecific(ctx_cache_key, c) != 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* load_store(), or this thread's cached copy of its last result for the
+ * same project, team and user (see struct ctx_cache). On a hit, and after
+ * a miss that could be cached, t borrows the objects from the cache. */
+static int load(struct trig *t, const char *id)
+{
+	uint64_t gen = store_generation(t->app->store); /* read before the store */
+	struct ctx_cache *c = gen ? ctx_cache_get() : NULL;
+	struct buf key = BUF_INIT(0);
+	const char *parts[] = { id, t->req.team_id, t->req.user_id };
+	double now = clock_mono_ms();
+	int err;
+
+	if (!c)
+		return load_store(t, id);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		buf_append(&key, parts[i] ? parts[i] : "", (parts[i] ? strlen(parts[i]) : 0) + 1);
+	if (c->valid && c->gen == gen && now - c->at_ms < CTX_CACHE_TTL_MS &&
+	    key.len == c->key.len && memcmp(key.data, c->key.data, key.len) == 0) {
+		buf_dispose(&key);
+		goto borrow;
+	}
+	ctx_cache_clear(c);
+	buf_dispose(&c->key);
+	c->key = key;
+	err = load_store(t, id);
+	if (err < 0 && err != SO_ENOTFOUND)
+		return err; /* a store failure is not remembered */
+	if ((t->account_err < 0 && t->account_err != SO_ENOTFOUND) ||
+	    (t->access_err < 0 && t->access_err != SO_ENOTFOUND))
+		return err;
+	c->err = err;
+	c->account_err = t->account_err;
+	c->access_err = t->access_err;
+	c->access_level = t->access_level;
+	c->project = t->project;
+	c->integration = t->integration;
+	c->chat_name = t->chat_name;
+	c->user = t->user;
+	c->gen = gen;
+	c->at_ms = now;
+	c->valid = true;
+borrow:
+	t->project = c->project;
+	t->integration = c->integration;
+	t->chat_name = c->chat_name;
+	t->user = c->user;
+	t->account_err = c->account_err;
+	t->access_err = c->access_err;
+	t->access_level = c->access_level;
+	t->borrowed = true;
+	return c->err;
 }
 
 /* Does the request's token match the integration's? Constant time in the
@@ -377,7 +505,12 @@ static int bind_team(struct trig *t)
 				    "integration_id", (json_int_t)fresh->id, "team_id",
 				    fresh->team_id ? fresh->team_id : ""));
 	}
-	store_integration_free(t->integration);
+	if (t->borrowed) { /* the cache keeps its copy; this request owns fresh */
+		store_integration_free(t->integration_own);
+		t->integration_own = fresh;
+	} else {
+		store_integration_free(t->integration);
+	}
 	t->integration = fresh;
 	fresh = NULL;
 done:
@@ -647,10 +780,13 @@ int chatops_trigger(struct http_request *hreq, void *appp)
 	rc = dispatch(&t);
 done:
 	chat_command_dispose(&t.cmd);
-	store_user_free(t.user);
-	store_chat_name_free(t.chat_name);
-	store_integration_free(t.integration);
-	store_project_free(t.project);
+	if (!t.borrowed) {
+		store_user_free(t.user);
+		store_chat_name_free(t.chat_name);
+		store_integration_free(t.integration);
+		store_project_free(t.project);
+	}
+	store_integration_free(t.integration_own);
 	free(t.project_url);
 	chat_request_dispose(&t.req);
 	form_dispose(&t.body);

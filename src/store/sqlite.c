@@ -52,6 +52,8 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +500,8 @@ struct sq {
 	struct conn *free_list;
 	struct conn *all;
 	pthread_mutex_t write_mu;   /* one writer of this process at a time */
+	_Atomic uint64_t gen;       /* bumped at the end of every write (store_generation) */
+	char *wal_path;             /* owned; "<path>-wal", NULL for :memory: */
 	/* the checkpointer (file databases only) */
 	pthread_t ckpt_thread;
 	bool ckpt_started;
@@ -901,8 +905,31 @@ static int tx_end_write(struct sq *sq, struct conn *c, int err)
 		err = e;
 	if (err < 0 && !sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	atomic_fetch_add(&sq->gen, 1); /* before the lock opens: no reader caches across it */
 	pthread_mutex_unlock(&sq->write_mu);
 	return err;
+}
+
+/* This process's write counter, mixed with the WAL file's size, mtime and
+ * inode: another process's commit (an admin CLI next to the server)
+ * appends to the WAL or restarts it, so it changes them too. A restart
+ * that leaves size and mtime (a clock tick) as they were could go unseen;
+ * callers bound that with a time to live. One stat() per call. */
+static uint64_t sq_generation(void *impl)
+{
+	struct sq *sq = impl;
+	uint64_t g = atomic_load(&sq->gen), parts[4];
+	struct stat st;
+
+	if (sq->wal_path && stat(sq->wal_path, &st) == 0) {
+		parts[0] = (uint64_t)st.st_size;
+		parts[1] = (uint64_t)st.st_mtim.tv_sec;
+		parts[2] = (uint64_t)st.st_mtim.tv_nsec;
+		parts[3] = (uint64_t)st.st_ino;
+		for (size_t i = 0; i < 4; i++) /* FNV-1a over the words */
+			g = (g ^ parts[i]) * 1099511628211ULL;
+	}
+	return g ? g : 1;
 }
 
 /* Trigger rows are a short-lived cache of replies, written on every slash
@@ -1054,6 +1081,7 @@ static void sq_close(void *impl)
 	}
 	pthread_mutex_destroy(&sq->ckpt_mu);
 	pthread_cond_destroy(&sq->ckpt_cv);
+	free(sq->wal_path);
 	pthread_mutex_destroy(&sq->mu);
 	pthread_cond_destroy(&sq->cv);
 	pthread_mutex_destroy(&sq->write_mu);
@@ -1083,6 +1111,9 @@ static int sq_open_version(void **out, const char *target, int max_version)
 	pthread_mutex_init(&sq->write_mu, NULL);
 	pthread_mutex_init(&sq->ckpt_mu, NULL);
 	pthread_cond_init(&sq->ckpt_cv, NULL);
+	atomic_init(&sq->gen, 1);
+	if (sq->max > 1)
+		sq->wal_path = xasprintf("%s-wal", target);
 
 	if ((err = conn_get(sq, &c)) < 0)
 		goto done;
@@ -3132,6 +3163,7 @@ const struct store_backend store_sqlite_backend = {
 	.chat_name_create = sq_chat_name_create,
 	.chat_name_find = sq_chat_name_find,
 	.read_begin = sq_read_begin,
+	.generation = sq_generation,
 	.read_end = sq_read_end,
 	.chat_name_list_for_user = sq_chat_name_list_for_user,
 	.chat_name_delete = sq_chat_name_delete,

@@ -143,6 +143,11 @@ int store_read_begin(struct store *st)
 	return st->be->read_begin ? st->be->read_begin(st->impl) : 0;
 }
 
+uint64_t store_generation(struct store *st)
+{
+	return st && st->be->generation ? st->be->generation(st->impl) : 0;
+}
+
 void store_read_end(struct store *st)
 {
 	if (st && st->be->read_end)

@@ -54,6 +54,13 @@ int store_check(struct store *st);
 int store_read_begin(struct store *st);
 void store_read_end(struct store *st);
 
+/* A counter that changes whenever this process commits (or rolls back) a
+ * write through st; a cache of store reads that saw generation G is still
+ * current while the generation is G, except for writes by other processes
+ * (an admin CLI), which callers bound with a short time to live. 0 when
+ * the backend does not count (then nothing may be cached). */
+uint64_t store_generation(struct store *st);
+
 /* ---- pagination (GitLab's page/per_page) ---- */
 struct store_page {
 	int64_t page;     /* 1-based */

@@ -37,6 +37,7 @@ struct store_backend {
 	/* Optional (NULL: reads are never batched). */
 	int (*read_begin)(void *impl);
 	void (*read_end)(void *impl);
+	uint64_t (*generation)(void *impl); /* optional; see store_generation */
 
 	int (*user_create)(void *impl, const struct store_user_new *in, int64_t *out_id);
 	int (*user_get)(void *impl, int64_t id, struct store_user **out);

@@ -85,3 +85,45 @@ STORE_TEST(batch, writes_are_refused_and_batches_do_not_nest)
 	cr_assert_eq(u->state, STORE_USER_BLOCKED);
 	store_user_free(u);
 }
+
+/* store_generation: stable without writes; changed by a write of this
+ * store handle, and by a write through another handle on the same file
+ * (what an admin CLI next to the server is). */
+Test(batch, generation_follows_writes_here_and_elsewhere)
+{
+	struct tmpdb t;
+	struct store *st = NULL, *other = NULL;
+	struct store_user *u = NULL;
+	int64_t id = 0;
+	uint64_t g0, g1, g2;
+
+	tmpdb_init(&t);
+	cr_assert_eq(store_open(&st, t.url), 0, "%s", error_msg());
+	cr_assert_eq(store_open(&other, t.url), 0, "%s", error_msg());
+	make_user(st, "gen", &id);
+	g0 = store_generation(st);
+	cr_assert_neq(g0, 0);
+	cr_assert_eq(store_user_get(st, id, &u), 0);
+	store_user_free(u);
+	cr_assert_eq(store_generation(st), g0, "a read changes nothing");
+	cr_assert_eq(store_user_set_state(st, id, STORE_USER_BLOCKED), 0);
+	g1 = store_generation(st);
+	cr_assert_neq(g1, g0, "a write of this handle");
+	cr_assert_eq(store_user_set_state(other, id, STORE_USER_ACTIVE), 0);
+	g2 = store_generation(st);
+	cr_assert_neq(g2, g1, "a write through another handle on the file");
+	store_close(other);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+STORE_TEST(batch, generation_is_counted_in_memory_too)
+{
+	int64_t id = 0;
+	uint64_t g;
+
+	g = store_generation(st);
+	cr_assert_neq(g, 0);
+	make_user(st, "mem", &id);
+	cr_assert_neq(store_generation(st), g);
+}
