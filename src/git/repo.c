@@ -59,6 +59,42 @@ static int git_fail(int gitcode, const char *what)
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool initialised; /* under init_mu */
 
+/* gitrepo_branch_file() runs for every chat command; opening the
+ * repository (reading its config, listing and mapping its pack indexes)
+ * was most of its time. Each thread keeps the last repository it opened
+ * there, checked by path and the directory's device and inode (a project
+ * deleted and re-created is another directory). Reusing the handle is
+ * safe: refs are read from disk at every lookup, and libgit2 rescans the
+ * packs when an object is not found (a push added a pack). The handle is
+ * freed when the thread ends, or by gitrepo_shutdown() for the calling
+ * thread (the server stops its HTTP threads before that). */
+struct repo_cache {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	git_repository *repo;
+};
+
+static pthread_key_t repo_cache_key;
+static pthread_once_t repo_cache_once = PTHREAD_ONCE_INIT;
+
+static void repo_cache_free(void *p)
+{
+	struct repo_cache *c = p;
+
+	if (!c)
+		return;
+	git_repository_free(c->repo);
+	free(c->path);
+	free(c);
+}
+
+static void repo_cache_init(void)
+{
+	if (pthread_key_create(&repo_cache_key, repo_cache_free) != 0)
+		abort();
+}
+
 int gitrepo_init(void)
 {
 	int err = 0;
@@ -91,6 +127,9 @@ int gitrepo_init(void)
 
 void gitrepo_shutdown(void)
 {
+	pthread_once(&repo_cache_once, repo_cache_init);
+	repo_cache_free(pthread_getspecific(repo_cache_key));
+	pthread_setspecific(repo_cache_key, NULL);
 	pthread_mutex_lock(&init_mu);
 	if (initialised) {
 		git_libgit2_shutdown();
@@ -137,6 +176,52 @@ static int open_repo(const char *repos_dir, int64_t project_id, git_repository *
 			: git_fail(rc, "cannot open repository");
 	free(path);
 	return err;
+}
+
+/* open_repo() through this thread's one-entry cache: *out is borrowed
+ * (valid until this thread's next call). */
+static int open_repo_cached(const char *repos_dir, int64_t project_id, git_repository **out)
+{
+	struct repo_cache *c;
+	struct stat st;
+	char *path;
+	int err;
+
+	*out = NULL;
+	if ((err = gitrepo_init()) < 0)
+		return err;
+	pthread_once(&repo_cache_once, repo_cache_init);
+	path = gitrepo_path(repos_dir, project_id);
+	if (stat(path, &st) != 0) {
+		free(path);
+		return error_set(SO_ENOTFOUND, "repository of project %lld not found",
+				 (long long)project_id);
+	}
+	c = pthread_getspecific(repo_cache_key);
+	if (c && c->repo && strcmp(c->path, path) == 0 && c->dev == st.st_dev &&
+	    c->ino == st.st_ino) {
+		free(path);
+		*out = c->repo;
+		return 0;
+	}
+	if (!c) {
+		c = xcalloc(1, sizeof(*c));
+		if (pthread_setspecific(repo_cache_key, c) != 0) {
+			free(c);
+			free(path);
+			return error_set(SO_EFAIL, "cannot keep a repository handle");
+		}
+	}
+	git_repository_free(c->repo);
+	c->repo = NULL;
+	free(c->path);
+	c->path = path;
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	if ((err = open_repo(repos_dir, project_id, &c->repo)) < 0)
+		return err;
+	*out = c->repo;
+	return 0;
 }
 
 int gitrepo_create(const char *repos_dir, int64_t project_id, const char *default_branch)
@@ -612,7 +697,7 @@ int gitrepo_branch_file(const char *repos_dir, int64_t project_id, const char *b
 		return error_set(SO_ENOTFOUND, "branch not found");
 	if (!path || !*path || path[0] == '/')
 		return error_set(SO_ENOTFOUND, "file not found");
-	if ((err = open_repo(repos_dir, project_id, &repo)) < 0)
+	if ((err = open_repo_cached(repos_dir, project_id, &repo)) < 0)
 		goto done;
 	name = xasprintf("refs/heads/%s", branch);
 	if ((rc = git_reference_lookup(&ref, repo, name)) < 0 ||
@@ -628,7 +713,6 @@ done:
 	git_commit_free(c);
 	git_reference_free(resolved);
 	git_reference_free(ref);
-	git_repository_free(repo);
 	free(name);
 	return err;
 }

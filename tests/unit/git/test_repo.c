@@ -328,3 +328,42 @@ Test(gitrepo, branch_file_reads_head_commit_and_file_in_one_open)
 	cr_assert_eq(gitrepo_branch_file(repos, 1, "-x", "a.txt", 100, &c, &data, &len),
 		     SO_ENOTFOUND);
 }
+
+/* The handle gitrepo_branch_file keeps per thread follows pushes (new
+ * refs, new objects and packs) and a repository deleted and re-created. */
+Test(gitrepo, branch_file_sees_later_pushes_and_recreated_repositories)
+{
+	struct gitrepo_commit c;
+	char *data = NULL;
+	size_t len = 0;
+
+	fill();
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "main", "a.txt", 100, &c, &data, &len), 0);
+	cr_assert_str_eq(data, "hi\n");
+	free(data);
+	gitrepo_commit_dispose(&c);
+	/* a second push, as a pack (more than a few objects makes git send one) */
+	run("cd '%s/work' && for i in 1 2 3 4 5 6 7 8 9 10; do echo $i > f$i; done && "
+	    "printf 'two\\n' > a.txt && git add . && git commit -qm second && "
+	    "git push -q 'file://%s/1.git' main 2>/dev/null", root, repos);
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "main", "a.txt", 100, &c, &data, &len), 0,
+		     "%s", error_msg());
+	cr_assert_str_eq(data, "two\n");
+	cr_assert_str_eq(c.message, "second\n");
+	free(data);
+	gitrepo_commit_dispose(&c);
+	/* deleted and created again under the same id */
+	cr_assert_eq(gitrepo_delete(repos, 1), 0);
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "main", "a.txt", 100, &c, &data, &len),
+		     SO_ENOTFOUND);
+	gitrepo_commit_dispose(&c);
+	cr_assert_eq(gitrepo_create(repos, 1, NULL), 0);
+	run("cd '%s' && rm -rf w2 && git init -q -b main w2 && cd w2 && printf 'three\\n' > a.txt && "
+	    "git add . && git commit -qm third && git push -q 'file://%s/1.git' main 2>/dev/null",
+	    root, repos);
+	cr_assert_eq(gitrepo_branch_file(repos, 1, "main", "a.txt", 100, &c, &data, &len), 0,
+		     "%s", error_msg());
+	cr_assert_str_eq(data, "three\n");
+	free(data);
+	gitrepo_commit_dispose(&c);
+}
