@@ -65,6 +65,7 @@ struct pipeline_repo_source {
 	 * predefined, user and pipeline variables (GitLab evaluates includes
 	 * with those, before the YAML's own variables exist). */
 	const struct ci_varlist *vars;
+	bool touched; /* set by the load's callbacks below when any was called */
 };
 
 /* ci_read_file_fn / ci_read_project_file_fn / ci_list_files_fn with a

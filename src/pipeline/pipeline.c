@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -111,10 +112,13 @@ fail:
 	return err;
 }
 
+static void cfg_cache_drop_mine(void);
+
 void pipeline_service_stop(struct pipeline_service *s)
 {
 	if (!s)
 		return;
+	cfg_cache_drop_mine(); /* the HTTP threads, which keep theirs, are gone by now */
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->cv);
@@ -149,6 +153,113 @@ static char **strv_copy(const struct ci_strv *v)
 static int list_files_ctx(void *cls, char ***out, size_t *n)
 {
 	return pipeline_repo_list_files(cls, out, n);
+}
+
+/* ---- the loaded CI file, kept per thread ----
+ *
+ * Loading .gitlab-ci.yml (libfyaml, anchors, extends, !reference) is a
+ * quarter of a `run` command's own time. When the load asked the
+ * repository nothing (no include: of any kind: no callback was called),
+ * the result depends only on the file's bytes, so each thread keeps the
+ * last such result, keyed by project and commit sha, for the next command
+ * on the same commit. ci_plan_build() takes the config read-only. Files
+ * over CFG_CACHE_MAX_BYTES are not kept (a huge config would stay
+ * resident per thread). */
+#define CFG_CACHE_MAX_BYTES (64 * 1024)
+
+struct cfg_cache {
+	int64_t project_id;
+	char *sha;
+	struct ci_config *cfg;
+};
+
+static pthread_key_t cfg_cache_key;
+static pthread_once_t cfg_cache_once = PTHREAD_ONCE_INIT;
+
+static void cfg_cache_free(void *p)
+{
+	struct cfg_cache *c = p;
+
+	if (!c)
+		return;
+	ci_config_free(c->cfg);
+	free(c->sha);
+	free(c);
+}
+
+static void cfg_cache_init(void)
+{
+	if (pthread_key_create(&cfg_cache_key, cfg_cache_free) != 0)
+		abort();
+}
+
+/* Frees the calling thread's cached config (other threads' go with them). */
+static void cfg_cache_drop_mine(void)
+{
+	pthread_once(&cfg_cache_once, cfg_cache_init);
+	cfg_cache_free(pthread_getspecific(cfg_cache_key));
+	pthread_setspecific(cfg_cache_key, NULL);
+}
+
+/* This thread's cached config for (project, sha), borrowed; NULL if none. */
+static const struct ci_config *cfg_cache_find(int64_t project_id, const char *sha)
+{
+	struct cfg_cache *c;
+
+	pthread_once(&cfg_cache_once, cfg_cache_init);
+	c = pthread_getspecific(cfg_cache_key);
+	if (c && c->cfg && c->project_id == project_id && c->sha && strcmp(c->sha, sha) == 0)
+		return c->cfg;
+	return NULL;
+}
+
+/* Keeps cfg (taken) for (project, sha); returns it borrowed, or NULL when
+ * it could not be kept (then the caller still owns it). */
+static const struct ci_config *cfg_cache_put(int64_t project_id, const char *sha,
+					     struct ci_config *cfg)
+{
+	struct cfg_cache *c;
+
+	pthread_once(&cfg_cache_once, cfg_cache_init);
+	if (!(c = pthread_getspecific(cfg_cache_key))) {
+		c = xcalloc(1, sizeof(*c));
+		if (pthread_setspecific(cfg_cache_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	ci_config_free(c->cfg);
+	free(c->sha);
+	c->project_id = project_id;
+	c->sha = xstrdup(sha);
+	c->cfg = cfg;
+	return cfg;
+}
+
+/* The loader's callbacks, noting that the repository was asked. */
+static int touch_read_file(void *cls, const char *path, char **data, size_t *len)
+{
+	((struct pipeline_repo_source *)cls)->touched = true;
+	return pipeline_repo_read_file(cls, path, data, len);
+}
+
+static int touch_read_project_file(void *cls, const char *project, const char *ref,
+				   const char *path, char **data, size_t *len)
+{
+	((struct pipeline_repo_source *)cls)->touched = true;
+	return pipeline_repo_read_project_file(cls, project, ref, path, data, len);
+}
+
+static int touch_list_files(void *cls, char ***out, size_t *n)
+{
+	((struct pipeline_repo_source *)cls)->touched = true;
+	return pipeline_repo_list_files(cls, out, n);
+}
+
+static const char *touch_lookup_var(void *cls, const char *name)
+{
+	((struct pipeline_repo_source *)cls)->touched = true;
+	return pipeline_repo_lookup_var(cls, name);
 }
 
 /* Freezes planned job j into spec JSON. */
@@ -220,7 +331,8 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 	struct store_user *u_read = NULL;
 	struct store_namespace *ns = NULL;
 	struct store_pipeline *pl = NULL;
-	struct ci_config *cfg = NULL;
+	struct ci_config *cfg = NULL; /* owned when the thread's cache did not take it */
+	const struct ci_config *config = NULL;
 	struct ci_plan *plan = NULL;
 	struct ci_diags diags;
 	struct ci_varlist incvars = CI_VARLIST_INIT;
@@ -302,15 +414,20 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 	ci_vars_pipeline(&incvars, &ctx);
 	src.vars = &incvars;
 	struct ci_load_options lo = {
-		.read_file = pipeline_repo_read_file,
-		.read_project_file = pipeline_repo_read_project_file,
-		.list_files = pipeline_repo_list_files,
-		.lookup_var = pipeline_repo_lookup_var,
+		.read_file = touch_read_file,
+		.read_project_file = touch_read_project_file,
+		.list_files = touch_list_files,
+		.lookup_var = touch_lookup_var,
 		.cls = &src,
 	};
-	if ((err = ci_config_load(&cfg, CI_FILE, data, len, &lo, &diags)) < 0)
-		goto done;
-	if ((err = ci_plan_build(cfg, &ctx, in->job_name, &plan)) < 0)
+	if (!(config = cfg_cache_find(p->id, sha))) {
+		if ((err = ci_config_load(&cfg, CI_FILE, data, len, &lo, &diags)) < 0)
+			goto done;
+		config = cfg;
+		if (!src.touched && len <= CFG_CACHE_MAX_BYTES && cfg_cache_put(p->id, sha, cfg))
+			cfg = NULL; /* the cache owns it now */
+	}
+	if ((err = ci_plan_build(config, &ctx, in->job_name, &plan)) < 0)
 		goto done;
 	if (plan->status != CI_PLAN_CREATED || plan->n_jobs == 0) {
 		err = plan->status == CI_PLAN_CONFIG_ERROR

@@ -621,3 +621,53 @@ late:
     rmSync(`${s4.dataDir}.builds`, { recursive: true, force: true });
   }
 });
+
+// ---- the loaded CI file is kept per thread only when it asked the repository nothing ----
+
+function pushFiles(s, ctx, project, work, files, message) {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(work, name, '..'), { recursive: true });
+    writeFileSync(join(work, name), content);
+  }
+  ok(git(['add', '-A'], { cwd: work }), 'git add');
+  ok(git(['commit', '-q', '-m', message], { cwd: work }), 'git commit');
+  ok(git(['push', '-q', authUrl(`${s.url}/${project.path_with_namespace}.git`, ctx.owner.username, ctx.owner.password), 'main'],
+    { cwd: work }), 'git push');
+}
+
+const echoJob = (word) => `hello:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "chat"\n  script:\n    - echo "said-${word}"\n`;
+
+async function saidBy(ctx) {
+  const { hookId } = await runJob(ctx, 'run hello');
+  const [post] = await replyFor(hookId);
+  const m = post.body.match(/said-(v\d)/g) || [];
+  return [...new Set(m)];
+}
+
+test('a repeated run on the same commit reuses the loaded CI file; a push, or a change in an included project, is seen', async () => {
+  // A file without includes: the second run on the same commit may come from the cache.
+  const ctx = await setup(srv, { files: { '.gitlab-ci.yml': echoJob('v1') } });
+  assert.deepEqual(await saidBy(ctx), ['said-v1']);
+  assert.deepEqual(await saidBy(ctx), ['said-v1']);
+  const work = tempDir('slashops-runmore-e2e-');
+  cleanup.push(work);
+  ok(git(['clone', '-q', authUrl(`${srv.url}/${ctx.project.path_with_namespace}.git`, ctx.owner.username, ctx.owner.password), work]), 'git clone');
+  pushFiles(srv, ctx, ctx.project, work, { '.gitlab-ci.yml': echoJob('v2') }, 'v2');
+  assert.deepEqual(await saidBy(ctx), ['said-v2'], 'a new commit is a new file');
+
+  // include:project: the including project's commit stays, the included file changes.
+  const pr = await srv.api('POST', '/api/v4/projects', { token: ctx.ownerToken, json: { name: uniq('shared') } });
+  assert.equal(pr.status, 201, pr.text);
+  const shared = pr.json;
+  const swork = tempDir('slashops-runmore-e2e-');
+  cleanup.push(swork);
+  ok(git(['init', '-q', '-b', 'main', swork]), 'git init');
+  pushFiles(srv, ctx, shared, swork, { 'ci/hello.yml': echoJob('v3') }, 'v3');
+  pushFiles(srv, ctx, ctx.project, work,
+    { '.gitlab-ci.yml': `include:\n  - project: ${shared.path_with_namespace}\n    file: ci/hello.yml\n` }, 'include');
+  // Several runs, so that every HTTP thread (each keeps its own) has seen the file.
+  for (let i = 0; i < 4; i++) assert.deepEqual(await saidBy(ctx), ['said-v3']);
+  pushFiles(srv, ctx, shared, swork, { 'ci/hello.yml': echoJob('v4') }, 'v4');
+  for (let i = 0; i < 4; i++)
+    assert.deepEqual(await saidBy(ctx), ['said-v4'], 'the included file is read again at every run');
+});
