@@ -27,50 +27,13 @@
 #include "chat/reply.h"
 
 #include "util/buf.h"
+#include "util/utf8.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- UTF-8 ---- */
-
-/* The length of the valid UTF-8 sequence at p (n bytes left), or 0 and
- * *bad = the length of the maximal invalid subpart (at least 1). */
-static size_t utf8_seq(const unsigned char *p, size_t n, size_t *bad)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3;
-	else {
-		*bad = 1;
-		return 0;
-	}
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	for (i = 1; i <= need; i++) {
-		unsigned char b = i < n ? p[i] : 0;
-
-		if (i >= n || b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf)) {
-			*bad = i;
-			return 0;
-		}
-	}
-	return need + 1;
-}
 
 char *chat_utf8_scrub(const char *s, size_t len)
 {
@@ -79,7 +42,7 @@ char *chat_utf8_scrub(const char *s, size_t len)
 	size_t i = 0, start = 0;
 
 	while (i < len) {
-		size_t bad = 0, k = utf8_seq(p + i, len - i, &bad);
+		size_t bad = 0, k = utf8_seq_len(p + i, len - i, &bad);
 
 		if (k) {
 			i += k;

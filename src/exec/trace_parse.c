@@ -24,6 +24,7 @@
  * a name is kept when it saw exactly start then end.
  */
 #include "exec/trace_parse.h"
+#include "util/utf8.h"
 
 #include "util/buf.h"
 #include "util/error.h"
@@ -678,51 +679,13 @@ int trace_chat_output(int fd, size_t max_bytes, char **out, size_t *len,
 	return trace_chat_output_ex(fd, max_bytes, out, len, too_large, NULL);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when s begins with
- * an invalid one; *bad receives the length of its maximal invalid subpart
- * (>= 1). A sequence cut short by n counts as invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need, i;
-
-	*bad = 1;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		need = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		need = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		need = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	for (i = 1; i < need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return need;
-}
-
 char *trace_utf8_scrub(const char *s, size_t n, size_t *out_len)
 {
 	struct buf b = BUF_INIT(0);
 	size_t i = 0, run = 0;
 
 	while (i < n) {
-		size_t bad, k = utf8_seq((const unsigned char *)s + i, n - i, &bad);
+		size_t bad, k = utf8_seq_len((const unsigned char *)s + i, n - i, &bad);
 
 		if (k) {
 			i += k;

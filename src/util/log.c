@@ -9,6 +9,7 @@
 #include "util/log.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -92,47 +93,17 @@ static void lw_dispose(struct lw *w)
 		free(w->p);
 }
 
-/* Length of a well-formed UTF-8 sequence at p (2-4), or 0. */
-static size_t utf8_seq(const unsigned char *p)
-{
-	unsigned c = p[0];
-	unsigned lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /* s as a JSON string; bytes that are not UTF-8 become U+FFFD. */
 static void lw_str(struct lw *w, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s, *run = p;
+	const unsigned char *p = (const unsigned char *)s, *run = p,
+			    *end = p + strlen(s);
 	char esc[8];
 
 	lw_put(w, "\"", 1);
 	while (*p) {
 		unsigned c = *p;
-		size_t n;
+		size_t n, bad;
 
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			p++;
@@ -152,12 +123,12 @@ static void lw_str(struct lw *w, const char *s)
 				snprintf(esc, sizeof(esc), "\\u%04x", c);
 			lw_puts(w, esc);
 			p++;
-		} else if ((n = utf8_seq(p)) > 0) {
+		} else if ((n = utf8_seq_len(p, (size_t)(end - p), &bad)) > 0) {
 			lw_put(w, (const char *)p, n);
 			p += n;
 		} else {
 			lw_put(w, "\xef\xbf\xbd", 3);
-			p++;
+			p += bad;
 		}
 		run = p;
 	}
