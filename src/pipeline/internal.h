@@ -124,8 +124,6 @@ void pipeline_sched_pass(struct pipeline_service *s);
 void pipeline_notify_job(struct pipeline_service *s, int64_t job_id);
 
 /* ---- chat replies (responder.c) ---- */
-#define PIPELINE_KIND_MATTERMOST "mattermost_response"
-#define PIPELINE_KIND_SLACK "slack_response"
 
 /* GitLab's Slack responder bodies (caller frees). succeeded: NULL when the
  * output is empty (nothing is sent); output over TRACE_CHAT_MAX_BYTES (or
@@ -135,10 +133,11 @@ char *pipeline_slack_job_succeeded(const char *chat_user_id, const char *job_url
 				   const char *output, size_t output_len, bool too_large);
 char *pipeline_slack_job_failed(const char *chat_user_id, const char *job_url);
 
-/* Writes a reply to the outbox and wakes the delivery worker: the kind by
- * pipeline_chat_url_is_slack() over the configuration, expires_at =
- * url_first_seen_at (<= 0: now) + chat.delivery.response_url_lifetime.
- * Strings are borrowed. Errors are the store's. */
+/* Writes a reply to the outbox and wakes the delivery worker
+ * (delivery_enqueue_response: the kind by pipeline_chat_url_is_slack()
+ * over the configuration, expires_at = url_first_seen_at (<= 0: now) +
+ * chat.delivery.response_url_lifetime). Strings are borrowed. Errors are
+ * the store's. */
 int pipeline_chat_enqueue(struct pipeline_service *s, const char *response_url,
 			  const char *payload_json, int64_t job_id, int64_t project_id,
 			  int64_t url_first_seen_at);

@@ -99,23 +99,6 @@ int pipeline_chat_enqueue(struct pipeline_service *s, const char *response_url,
 			  const char *payload_json, int64_t job_id, int64_t project_id,
 			  int64_t url_first_seen_at)
 {
-	struct app *app = s->app;
-	struct store_outbox_new in;
-	unsigned lifetime = app->cfg.chat_delivery_url_lifetime_s ?
-				    app->cfg.chat_delivery_url_lifetime_s : 1800;
-	int64_t first = url_first_seen_at > 0 ? url_first_seen_at : clock_unix();
-	int err;
-
-	memset(&in, 0, sizeof(in));
-	in.kind = pipeline_chat_url_is_slack(&app->cfg, response_url) ? PIPELINE_KIND_SLACK
-								       : PIPELINE_KIND_MATTERMOST;
-	in.url = response_url;
-	in.payload = payload_json;
-	in.job_id = job_id;
-	in.project_id = project_id;
-	in.expires_at = first + (int64_t)lifetime;
-	if ((err = store_outbox_enqueue(app->store, &in, NULL)) < 0)
-		return err;
-	delivery_wake(s->delivery);
-	return 0;
+	return delivery_enqueue_response(s->app, s->delivery, response_url, payload_json, job_id,
+					 project_id, url_first_seen_at);
 }
