@@ -13,7 +13,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './harness.mjs';
+import { startServer, linkChatAccount, formToken } from './harness.mjs';
 import { FakeMattermost, MattermostError, newId, goValuesEncode, responseReceiver } from './fakemattermost.mjs';
 
 let srv;
@@ -84,60 +84,15 @@ async function setup(s = srv, { visibility = 'private', trigger = 'ops', method 
 
 const chatUser = (name = 'alice') => ({ id: newId(), username: uniq(name) });
 
-// A minimal browser for the linking pages: a cookie jar, no redirects followed.
-class Browser {
-  constructor(base) { this.base = base; this.jar = new Map(); }
-  async request(method, path, form) {
-    const headers = {};
-    if (this.jar.size) headers.Cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body;
-    if (form) {
-      headers['Content-Type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(form).toString();
-    }
-    const res = await fetch(this.base + path, { method, headers, body, redirect: 'manual' });
-    for (const sc of res.headers.getSetCookie()) {
-      const [pair] = sc.split(';');
-      const eq = pair.indexOf('=');
-      if (/Max-Age=0/i.test(sc) || pair.slice(eq + 1) === '') this.jar.delete(pair.slice(0, eq));
-      else this.jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  }
-}
-const formToken = (html) => {
-  const m = html.match(/name="authenticity_token" value="([^"]*)"/);
-  assert.ok(m, 'the page has an authenticity_token');
-  return m[1];
-};
-
-async function signIn(s, user) {
-  const b = new Browser(s.url);
-  const page = await b.request('GET', '/users/sign_in');
-  const r = await b.request('POST', '/users/sign_in', {
-    authenticity_token: formToken(page.text), 'user[login]': user.username, 'user[password]': user.password,
-  });
-  assert.equal(r.status, 302, 'signed in');
-  return b;
-}
-
 const CONNECT_RE = /^:wave: Hi there! Before I do anything for you, please <(http:\/\/[^|>]+\/-\/profile\/chat_names\/new\?token=([A-Za-z0-9_-]+))\|connect your slashops account>\.$/;
 
 // Links chat user cu (in the fake's team) to slashops user u through the
 // real pages: the command answers with a connect link, u signs in, opens
 // it and authorizes.
 async function link(s, mm, cu, u) {
-  const r = await mm.run('help', { user: cu });
-  const m = r.text.match(CONNECT_RE);
-  assert.ok(m, `a connect link: ${r.text}`);
-  secrets.push(m[2]);
-  const b = await signIn(s, u);
-  const path = new URL(m[1]).pathname + new URL(m[1]).search;
-  const page = await b.request('GET', path);
-  assert.equal(page.status, 200, 'the link page opens');
-  const done = await b.request('POST', '/-/profile/chat_names', { authenticity_token: formToken(page.text), token: m[2] });
-  assert.equal(done.status, 302, 'authorized');
-  return b;
+  const { browser, token } = await linkChatAccount(s.url, mm, cu, u, { connectRe: CONNECT_RE });
+  secrets.push(token);
+  return browser;
 }
 
 // A linked chat user with the given role in the setup's project.
@@ -347,11 +302,11 @@ test('linking through the pages; revoke brings the connect link back', async () 
   const b = await link(srv, ctx.mm, cu, u);
   let r = await ctx.mm.run('help', { user: cu });
   assert.equal(r.text, helpText(srv, '/ops', ctx.project));
-  const list = await b.request('GET', '/-/profile/chat_names');
+  const list = await b.get('/-/profile/chat_names');
   assert.equal(list.status, 200);
   const del = list.text.match(/action="(\/-\/profile\/chat_names\/\d+\/delete)"/);
   assert.ok(del, 'the list offers revoking');
-  const gone = await b.request('POST', del[1], { authenticity_token: formToken(list.text) });
+  const gone = await b.post(del[1], { authenticity_token: formToken(list.text) });
   assert.equal(gone.status, 302);
   r = await ctx.mm.run('help', { user: cu });
   assert.match(r.text, CONNECT_RE, 'asked to connect again');

@@ -236,6 +236,25 @@ export function formToken(html) {
   return m[1];
 }
 
+// Links chat user cu (in mm's team) to slashops user u through the real
+// pages, as a person does: a command answers with the connect link, u
+// signs in, opens it and authorizes. connectRe must capture the link (1)
+// and its token (2). Returns the signed-in Browser and the token.
+export const CONNECT_RE = /<(http:\/\/[^|>]+\/-\/profile\/chat_names\/new\?token=([A-Za-z0-9_-]+))\|connect your slashops account>/;
+export async function linkChatAccount(baseUrl, mm, cu, u, { connectRe = CONNECT_RE } = {}) {
+  const r = await mm.run('help', { user: cu });
+  const m = r.text.match(connectRe);
+  assert.ok(m, `a connect link: ${r.text}`);
+  const b = new Browser(baseUrl);
+  assert.equal((await signIn(b, u.username, u.password)).status, 302, 'signed in');
+  const url = new URL(m[1]);
+  const page = await b.get(url.pathname + url.search);
+  assert.equal(page.status, 200, 'the link page opens');
+  const done = await b.post('/-/profile/chat_names', { authenticity_token: formToken(page.text), token: m[2] });
+  assert.equal(done.status, 302, 'authorized');
+  return { browser: b, token: m[2] };
+}
+
 // Signs in through the form. extra: more form fields ({redirect_to: ...}),
 // or a string: the redirect_to of the sign-in page itself (as a link
 // bounced to sign-in would carry it), whose hidden field is then posted.

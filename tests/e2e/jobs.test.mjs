@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, git, tempDir, authUrl, Browser, signIn, formToken, chromiumLaunchOptions } from './harness.mjs';
+import { startServer, git, tempDir, authUrl, Browser, signIn, formToken, chromiumLaunchOptions, linkChatAccount } from './harness.mjs';
 import { FakeMattermost, newId } from './fakemattermost.mjs';
 
 let srv;
@@ -68,19 +68,8 @@ async function addMember(project, user, level) {
   assert.equal(r.status, 201, r.text);
 }
 
-const CONNECT_RE = /<(http:\/\/[^|>]+\/-\/profile\/chat_names\/new\?token=([A-Za-z0-9_-]+))\|/;
-
 async function link(mm, cu, u) {
-  const r = await mm.run('help', { user: cu });
-  const m = r.text.match(CONNECT_RE);
-  assert.ok(m, `a connect link: ${r.text}`);
-  const b = new Browser(srv.url);
-  assert.equal((await signIn(b, u.username, u.password)).status, 302);
-  const url = new URL(m[1]);
-  const page = await b.get(url.pathname + url.search);
-  assert.equal(page.status, 200);
-  const done = await b.post('/-/profile/chat_names', { authenticity_token: formToken(page.text), token: m[2] });
-  assert.equal(done.status, 302);
+  await linkChatAccount(srv.url, mm, cu, u);
 }
 
 // Runs `/ops run <name>` and returns the new job's id (newest job of the project).

@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { startServer, git, tempDir, authUrl } from './harness.mjs';
+import { startServer, git, tempDir, authUrl, linkChatAccount, Browser, signIn } from './harness.mjs';
 import { FakeMattermost, newId } from './fakemattermost.mjs';
 
 let srv;
@@ -107,48 +107,8 @@ async function newUser(s, prefix = 'user') {
   return { id: r.json.id, username, password, name: `User ${username}` };
 }
 
-class Browser {
-  constructor(base) { this.base = base; this.jar = new Map(); }
-  async request(method, path, form) {
-    const headers = {};
-    if (this.jar.size) headers.Cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body;
-    if (form) {
-      headers['Content-Type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(form).toString();
-    }
-    const res = await fetch(this.base + path, { method, headers, body, redirect: 'manual' });
-    for (const sc of res.headers.getSetCookie()) {
-      const [pair] = sc.split(';');
-      const eq = pair.indexOf('=');
-      if (/Max-Age=0/i.test(sc) || pair.slice(eq + 1) === '') this.jar.delete(pair.slice(0, eq));
-      else this.jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  }
-}
-const formToken = (html) => {
-  const m = html.match(/name="authenticity_token" value="([^"]*)"/);
-  assert.ok(m, 'the page has an authenticity_token');
-  return m[1];
-};
-const CONNECT_RE = /<(http:\/\/[^|>]+\/-\/profile\/chat_names\/new\?token=([A-Za-z0-9_-]+))\|connect your slashops account>/;
-
 async function link(s, mm, cu, u) {
-  const r = await mm.run('help', { user: cu });
-  const m = r.text.match(CONNECT_RE);
-  assert.ok(m, `a connect link: ${r.text}`);
-  const b = new Browser(s.url);
-  const page0 = await b.request('GET', '/users/sign_in');
-  const si = await b.request('POST', '/users/sign_in', {
-    authenticity_token: formToken(page0.text), 'user[login]': u.username, 'user[password]': u.password,
-  });
-  assert.equal(si.status, 302, 'signed in');
-  const path = new URL(m[1]).pathname + new URL(m[1]).search;
-  const page = await b.request('GET', path);
-  assert.equal(page.status, 200, 'the link page opens');
-  const done = await b.request('POST', '/-/profile/chat_names', { authenticity_token: formToken(page.text), token: m[2] });
-  assert.equal(done.status, 302, 'authorized');
+  await linkChatAccount(s.url, mm, cu, u);
 }
 
 // A project with the integration on, `files` pushed in one commit (none:
@@ -608,11 +568,8 @@ late:
     assert.equal(recv.posts(hookId).length, 0, 'nothing was POSTed to the expired URL');
     // The job page (the owner signed in): the log with the result, and why no reply came.
     const b = new Browser(s4.url);
-    const page0 = await b.request('GET', '/users/sign_in');
-    await b.request('POST', '/users/sign_in', {
-      authenticity_token: formToken(page0.text), 'user[login]': ctx.owner.username, 'user[password]': ctx.owner.password,
-    });
-    const page = await b.request('GET', `/${ctx.project.path_with_namespace}/-/jobs/${jobId}`);
+    assert.equal((await signIn(b, ctx.owner.username, ctx.owner.password)).status, 302);
+    const page = await b.get(`/${ctx.project.path_with_namespace}/-/jobs/${jobId}`);
     assert.equal(page.status, 200);
     assert.ok(page.text.includes('late result'), 'the page shows the job\'s output');
     assert.match(page.text, /<dt>Chat reply<\/dt><dd class="chat-reply">not delivered: response_url expired[^<]*The result is kept on this page\.<\/dd>/);
