@@ -29,6 +29,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/tls.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -104,9 +105,6 @@ struct help_cache {
 	char *body;
 };
 
-static pthread_key_t help_cache_key;
-static pthread_once_t help_cache_once = PTHREAD_ONCE_INIT;
-
 static void help_cache_free(void *p)
 {
 	struct help_cache *c = p;
@@ -118,10 +116,13 @@ static void help_cache_free(void *p)
 	free(c);
 }
 
-static void help_cache_init(void)
+static struct tls_slot help_cache_slot = TLS_SLOT_INIT(help_cache_free, sizeof(struct help_cache));
+
+/* Appends each of parts (NULL as "") with its NUL: an unambiguous key. */
+static void cache_key(struct buf *key, const char *const *parts, size_t n)
 {
-	if (pthread_key_create(&help_cache_key, help_cache_free) != 0)
-		abort();
+	for (size_t i = 0; i < n; i++)
+		buf_append(key, parts[i] ? parts[i] : "", (parts[i] ? strlen(parts[i]) : 0) + 1);
 }
 
 /* The dumped help reply for ctx; borrowed, valid until this thread's next
@@ -134,17 +135,9 @@ static const char *help_body(struct chatops_ctx *ctx, const struct chat_command 
 				ctx->external_url };
 	json_t *reply;
 
-	pthread_once(&help_cache_once, help_cache_init);
-	if (!(c = pthread_getspecific(help_cache_key))) {
-		c = xcalloc(1, sizeof(*c));
-		buf_init(&c->key, 0);
-		if (pthread_setspecific(help_cache_key, c) != 0) {
-			free(c);
-			return NULL;
-		}
-	}
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		buf_append(&key, parts[i] ? parts[i] : "", (parts[i] ? strlen(parts[i]) : 0) + 1);
+	if (!(c = tls_slot_get(&help_cache_slot)))
+		return NULL;
+	cache_key(&key, parts, sizeof(parts) / sizeof(parts[0]));
 	if (c->body && key.len == c->key.len && memcmp(key.data, c->key.data, key.len) == 0) {
 		buf_dispose(&key);
 		return c->body;
@@ -359,9 +352,6 @@ struct ctx_cache {
 	struct store_user *user;
 };
 
-static pthread_key_t ctx_cache_key;
-static pthread_once_t ctx_cache_once = PTHREAD_ONCE_INIT;
-
 static void ctx_cache_clear(struct ctx_cache *c)
 {
 	store_project_free(c->project);
@@ -386,27 +376,7 @@ static void ctx_cache_free(void *p)
 	free(c);
 }
 
-static void ctx_cache_init(void)
-{
-	if (pthread_key_create(&ctx_cache_key, ctx_cache_free) != 0)
-		abort();
-}
-
-static struct ctx_cache *ctx_cache_get(void)
-{
-	struct ctx_cache *c;
-
-	pthread_once(&ctx_cache_once, ctx_cache_init);
-	if ((c = pthread_getspecific(ctx_cache_key)))
-		return c;
-	c = xcalloc(1, sizeof(*c));
-	buf_init(&c->key, 0);
-	if (pthread_setspecific(ctx_cache_key, c) != 0) {
-		free(c);
-		return NULL;
-	}
-	return c;
-}
+static struct tls_slot ctx_cache_slot = TLS_SLOT_INIT(ctx_cache_free, sizeof(struct ctx_cache));
 
 /* load_store(), or this thread's cached copy of its last result for the
  * same project, team and user (see struct ctx_cache). On a hit, and after
@@ -414,7 +384,7 @@ static struct ctx_cache *ctx_cache_get(void)
 static int load(struct trig *t, const char *id)
 {
 	uint64_t gen = store_generation(t->app->store); /* read before the store */
-	struct ctx_cache *c = gen ? ctx_cache_get() : NULL;
+	struct ctx_cache *c = gen ? tls_slot_get(&ctx_cache_slot) : NULL;
 	struct buf key = BUF_INIT(0);
 	const char *parts[] = { id, t->req.team_id, t->req.user_id };
 	double now = clock_mono_ms();
@@ -422,8 +392,7 @@ static int load(struct trig *t, const char *id)
 
 	if (!c)
 		return load_store(t, id);
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		buf_append(&key, parts[i] ? parts[i] : "", (parts[i] ? strlen(parts[i]) : 0) + 1);
+	cache_key(&key, parts, sizeof(parts) / sizeof(parts[0]));
 	if (c->valid && c->gen == gen && now - c->at_ms < CTX_CACHE_TTL_MS &&
 	    key.len == c->key.len && memcmp(key.data, c->key.data, key.len) == 0) {
 		buf_dispose(&key);

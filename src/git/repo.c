@@ -45,6 +45,7 @@
 
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/tls.h"
 
 /* Turns the last libgit2 error into SO_EFAIL (or SO_ENOTFOUND for
  * GIT_ENOTFOUND) with libgit2's message after what we were doing. */
@@ -75,9 +76,6 @@ struct repo_cache {
 	git_repository *repo;
 };
 
-static pthread_key_t repo_cache_key;
-static pthread_once_t repo_cache_once = PTHREAD_ONCE_INIT;
-
 static void repo_cache_free(void *p)
 {
 	struct repo_cache *c = p;
@@ -89,11 +87,7 @@ static void repo_cache_free(void *p)
 	free(c);
 }
 
-static void repo_cache_init(void)
-{
-	if (pthread_key_create(&repo_cache_key, repo_cache_free) != 0)
-		abort();
-}
+static struct tls_slot repo_cache_slot = TLS_SLOT_INIT(repo_cache_free, sizeof(struct repo_cache));
 
 int gitrepo_init(void)
 {
@@ -127,9 +121,7 @@ int gitrepo_init(void)
 
 void gitrepo_shutdown(void)
 {
-	pthread_once(&repo_cache_once, repo_cache_init);
-	repo_cache_free(pthread_getspecific(repo_cache_key));
-	pthread_setspecific(repo_cache_key, NULL);
+	tls_slot_drop(&repo_cache_slot);
 	pthread_mutex_lock(&init_mu);
 	if (initialised) {
 		git_libgit2_shutdown();
@@ -190,27 +182,20 @@ static int open_repo_cached(const char *repos_dir, int64_t project_id, git_repos
 	*out = NULL;
 	if ((err = gitrepo_init()) < 0)
 		return err;
-	pthread_once(&repo_cache_once, repo_cache_init);
 	path = gitrepo_path(repos_dir, project_id);
 	if (stat(path, &st) != 0) {
 		free(path);
 		return error_set(SO_ENOTFOUND, "repository of project %lld not found",
 				 (long long)project_id);
 	}
-	c = pthread_getspecific(repo_cache_key);
-	if (c && c->repo && strcmp(c->path, path) == 0 && c->dev == st.st_dev &&
-	    c->ino == st.st_ino) {
+	if (!(c = tls_slot_get(&repo_cache_slot))) {
+		free(path);
+		return error_set(SO_EFAIL, "cannot keep a repository handle");
+	}
+	if (c->repo && strcmp(c->path, path) == 0 && c->dev == st.st_dev && c->ino == st.st_ino) {
 		free(path);
 		*out = c->repo;
 		return 0;
-	}
-	if (!c) {
-		c = xcalloc(1, sizeof(*c));
-		if (pthread_setspecific(repo_cache_key, c) != 0) {
-			free(c);
-			free(path);
-			return error_set(SO_EFAIL, "cannot keep a repository handle");
-		}
 	}
 	git_repository_free(c->repo);
 	c->repo = NULL;

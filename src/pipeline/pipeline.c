@@ -24,6 +24,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/tls.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -173,9 +174,6 @@ struct cfg_cache {
 	struct ci_config *cfg;
 };
 
-static pthread_key_t cfg_cache_key;
-static pthread_once_t cfg_cache_once = PTHREAD_ONCE_INIT;
-
 static void cfg_cache_free(void *p)
 {
 	struct cfg_cache *c = p;
@@ -187,18 +185,12 @@ static void cfg_cache_free(void *p)
 	free(c);
 }
 
-static void cfg_cache_init(void)
-{
-	if (pthread_key_create(&cfg_cache_key, cfg_cache_free) != 0)
-		abort();
-}
+static struct tls_slot cfg_cache_slot = TLS_SLOT_INIT(cfg_cache_free, sizeof(struct cfg_cache));
 
 /* Frees the calling thread's cached config (other threads' go with them). */
 static void cfg_cache_drop_mine(void)
 {
-	pthread_once(&cfg_cache_once, cfg_cache_init);
-	cfg_cache_free(pthread_getspecific(cfg_cache_key));
-	pthread_setspecific(cfg_cache_key, NULL);
+	tls_slot_drop(&cfg_cache_slot);
 }
 
 /* This thread's cached config for (project, sha), borrowed; NULL if none. */
@@ -206,8 +198,7 @@ static const struct ci_config *cfg_cache_find(int64_t project_id, const char *sh
 {
 	struct cfg_cache *c;
 
-	pthread_once(&cfg_cache_once, cfg_cache_init);
-	c = pthread_getspecific(cfg_cache_key);
+	c = tls_slot_get(&cfg_cache_slot);
 	if (c && c->cfg && c->project_id == project_id && c->sha && strcmp(c->sha, sha) == 0)
 		return c->cfg;
 	return NULL;
@@ -220,14 +211,8 @@ static const struct ci_config *cfg_cache_put(int64_t project_id, const char *sha
 {
 	struct cfg_cache *c;
 
-	pthread_once(&cfg_cache_once, cfg_cache_init);
-	if (!(c = pthread_getspecific(cfg_cache_key))) {
-		c = xcalloc(1, sizeof(*c));
-		if (pthread_setspecific(cfg_cache_key, c) != 0) {
-			free(c);
-			return NULL;
-		}
-	}
+	if (!(c = tls_slot_get(&cfg_cache_slot)))
+		return NULL;
 	ci_config_free(c->cfg);
 	free(c->sha);
 	c->project_id = project_id;
