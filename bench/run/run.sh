@@ -24,7 +24,8 @@
 #      sleepers running (see measure.mjs for what each means);
 #   6. the figures, ratios and PASS/FAIL; exit 1 on any FAIL.
 # Knobs: SLASHOPS_BIN, BENCH_BUILD_DIR (build-bench), BENCH_ACK_COUNT
-# (1000), BENCH_REPLY_COUNT (200), BENCH_SLEEPERS (50), BENCH_NO_GCL=1.
+# (1000), BENCH_REPLY_COUNT (200), BENCH_SLEEPERS (50), BENCH_NO_GCL=1,
+# BENCH_KEEP_LOG=file (copy the server's log there at the end).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +50,9 @@ cleanup() {
 	if [ "$rc" -ne 0 ] && [ -f "$tmp/slashops.log" ]; then
 		echo "bench: slashops log tail:" >&2
 		grep -v '"msg":"request"' "$tmp/slashops.log" | tail -n 20 >&2
+	fi
+	if [ -n "${BENCH_KEEP_LOG:-}" ] && [ -f "$tmp/slashops.log" ]; then
+		cp "$tmp/slashops.log" "$BENCH_KEEP_LOG"
 	fi
 	rm -rf "$tmp"
 	exit "$rc"

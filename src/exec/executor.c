@@ -864,6 +864,47 @@ cleanup:
 	return ret;
 }
 
+/* The repository's skeleton: what git needs of one (HEAD, objects/,
+ * refs/) and the config `git init` writes on Linux, with HEAD already
+ * detached at the job's commit (git makes refs/heads and the like when
+ * a job first writes there). Written here rather than by git_repository_init():
+ * that probes the file system (symlinks, case, file modes) and rewrites
+ * the config three times, a third of a hello-world job's time
+ * (docs/BENCHMARKS.md); the answers are known on Linux. libgit2 opens and
+ * checks out the result. */
+static int skeleton(const char *dir, const char *sha)
+{
+	static const char *const dirs[] = { "", "/.git", "/.git/objects", "/.git/refs" };
+	static const char config[] = "[core]\n"
+				     "\trepositoryformatversion = 0\n"
+				     "\tfilemode = true\n"
+				     "\tbare = false\n"
+				     "\tlogallrefupdates = true\n";
+	char *path = NULL, *head = NULL;
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		path = xasprintf("%s%s", dir, dirs[i]);
+		if (mkdir(path, 0755) < 0) {
+			err = error_set(SO_EFAIL, "cannot create %s: %s", path, strerror(errno));
+			goto done;
+		}
+		free(path);
+		path = NULL;
+	}
+	path = xasprintf("%s/.git/config", dir);
+	if ((err = write_file(path, config, 0644)) < 0)
+		goto done;
+	free(path);
+	path = xasprintf("%s/.git/HEAD", dir);
+	head = xasprintf("%s\n", sha);
+	err = write_file(path, head, 0644);
+done:
+	free(path);
+	free(head);
+	return err;
+}
+
 /* Makes dir a fresh repository holding a copy of the project's objects
  * and checks out the job's commit as a detached HEAD. (Not git_clone:
  * libgit2 1.5 leaks in the remote configuration it writes, and copying
@@ -892,12 +933,12 @@ static int checkout(struct exec_job *j, const char *dir)
 				(long long)j->project_id);
 		goto done;
 	}
-	if (git_repository_init(&repo, dir, 0) < 0) {
-		err = git_fail("cannot create the repository");
+	if (!is_hex_sha(j->sha)) {
+		err = error_set(SO_EINVALID, "invalid commit %s", j->sha);
 		goto done;
 	}
-	git_repository_free(repo);
-	repo = NULL;
+	if ((err = skeleton(dir, j->sha)) < 0)
+		goto done;
 	pack = xasprintf("%s/pack", to);
 	if ((packed = pack_loose(src, from, pack)) < 0) {
 		err = packed;
@@ -915,8 +956,7 @@ static int checkout(struct exec_job *j, const char *dir)
 		goto done;
 	}
 	ck.checkout_strategy = GIT_CHECKOUT_FORCE;
-	if (git_checkout_tree(repo, commit, &ck) < 0 ||
-	    git_repository_set_head_detached(repo, &oid) < 0) {
+	if (git_checkout_tree(repo, commit, &ck) < 0) {
 		err = git_fail("cannot check out the commit");
 		goto done;
 	}
@@ -981,6 +1021,7 @@ static void run_job(struct exec_pool *p, struct exec_job *j, unsigned slot,
 	struct step_result sr, ar;
 	bool sources_ok = false, have_after = j->after && j->after[0];
 	char sha8[9];
+	int err;
 
 	snprintf(sha8, sizeof(sha8), "%s", j->sha);
 	memset(r, 0, sizeof(*r));
@@ -1020,7 +1061,10 @@ static void run_job(struct exec_pool *p, struct exec_job *j, unsigned slot,
 			  ANSI_RESET "\n", sha8, j->ref ? " (ref is " : "", j->ref ? j->ref : "",
 			  j->ref ? ")" : "");
 		text = make_script(j->before, j->script, false);
-		if (checkout(j, dir) < 0 || write_file(step_path, text, 0500) < 0) {
+		r->checkout_ms = clock_mono_ms();
+		err = checkout(j, dir);
+		r->checkout_ms = clock_mono_ms() - r->checkout_ms;
+		if (err < 0 || write_file(step_path, text, 0500) < 0) {
 			snprintf(msg, msg_size, "%s", error_msg());
 		} else {
 			free(text);
@@ -1051,7 +1095,9 @@ static void run_job(struct exec_pool *p, struct exec_job *j, unsigned slot,
 		env = build_env(p, j, slot, dir, tmp, "running");
 		tw_section_start(&tw, "step_script",
 				 "Executing \"step_script\" stage of the job script");
+		r->script_ms = clock_mono_ms();
 		run_step(p, j, &tw, argv, env, dir, deadline, false, &sr);
+		r->script_ms = clock_mono_ms() - r->script_ms;
 		tw_section_end(&tw, "step_script");
 		strv_free(env);
 		env = NULL;
@@ -1104,11 +1150,11 @@ static void run_job(struct exec_pool *p, struct exec_job *j, unsigned slot,
 		}
 	}
 
+	/* The scripts and file variables go now; the checkout itself goes
+	 * after the result is reported (worker()), off the reply's path. */
 	tw_section_start(&tw, "cleanup_file_variables",
 			 "Cleaning up project directory and file based variables");
 	if (gitrepo_remove_tree(p->builds_dir, tmp) < 0)
-		log_warn("job %lld: %s", (long long)j->id, error_msg());
-	if (!p->o.keep_builds && gitrepo_remove_tree(p->builds_dir, dir) < 0)
 		log_warn("job %lld: %s", (long long)j->id, error_msg());
 	tw_section_end(&tw, "cleanup_file_variables");
 	if (r->status == EXEC_CANCELED)
@@ -1145,6 +1191,24 @@ struct worker_arg {
 	struct exec_pool *p;
 	unsigned slot;
 };
+
+/* One line per job: how it ended and where its time went. */
+static void log_finished(const struct exec_job *j, const struct exec_result *r)
+{
+	struct log_field f[] = {
+		LOG_INT("job_id", j->id),
+		LOG_STR("name", j->job_name),
+		LOG_STR("status", r->status == EXEC_SUCCESS    ? "success"
+				  : r->status == EXEC_CANCELED ? "canceled"
+							       : "failed"),
+		LOG_STR("reason", r->status == EXEC_SUCCESS ? NULL : r->message),
+		LOG_NUM("duration_ms", r->duration_ms),
+		LOG_NUM("checkout_ms", r->checkout_ms),
+		LOG_NUM("script_ms", r->script_ms),
+	};
+
+	log_line(LOG_INFO, "job finished", f, sizeof(f) / sizeof(f[0]));
+}
 
 static void *worker(void *arg)
 {
@@ -1189,9 +1253,15 @@ static void *worker(void *arg)
 		p->slots[slot] = NULL;
 		p->n_running--;
 		pthread_mutex_unlock(&p->mu);
-		log_info("job %lld finished: %s", (long long)j->id,
-			 r.status == EXEC_SUCCESS ? "success" : r.message ? r.message : "failed");
+		log_finished(j, &r);
 		p->o.on_done(p->o.cls, j->id, &r);
+		if (!p->o.keep_builds) {
+			char *dir = xasprintf("%s/%lld", p->builds_dir, (long long)j->id);
+
+			if (gitrepo_remove_tree(p->builds_dir, dir) < 0)
+				log_warn("job %lld: %s", (long long)j->id, error_msg());
+			free(dir);
+		}
 		job_free(j);
 	}
 	return NULL;

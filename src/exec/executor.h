@@ -74,6 +74,8 @@ struct exec_result {
 	uint64_t trace_bytes;     /* size of the trace file written */
 	bool trace_truncated;     /* the output went past trace_limit */
 	double duration_ms;       /* from on_start to the end (0 if never run) */
+	double checkout_ms;       /* of that: the checkout (0 if not reached) */
+	double script_ms;         /* of that: the step_script step (0 if not run) */
 };
 
 /* One CI/CD variable. key must be a non-empty name without '=' (SO_EINVALID

@@ -293,6 +293,13 @@ static int spawn_backend(struct gitcgi *g, struct http_request *req, const char 
 	env_add(&env, "GIT_HTTP_EXPORT_ALL", "1");
 	env_add(&env, "GIT_HTTP_MAX_REQUEST_BUFFER", "10M");
 	env_add(&env, "GIT_CONFIG_NOSYSTEM", "1");
+	/* A push is kept as the pack it arrived in, never exploded into
+	 * loose objects (git's default below 100 objects): each job copies
+	 * the object database, and a few pack files copy much faster than a
+	 * file per object. receive.autogc still merges packs (gc.autoPackLimit). */
+	env_add(&env, "GIT_CONFIG_COUNT", "1");
+	env_add(&env, "GIT_CONFIG_KEY_0", "receive.unpackLimit");
+	env_add(&env, "GIT_CONFIG_VALUE_0", "1");
 	env_add(&env, "GIT_TERMINAL_PROMPT", "0");
 	env_add(&env, "PATH", "/usr/bin:/bin");
 	env_add(&env, "HOME", home);

@@ -125,6 +125,16 @@ test('the first pushed branch becomes the default branch', async () => {
   assert.equal(r.json.default_branch, 'trunk');
 });
 
+test('a push is kept as a pack, not exploded into loose objects', () => {
+  // Each job copies the object database; git would leave a push of
+  // under 100 objects as a file per object (receive.unpackLimit).
+  const objects = join(srv.dataDir, 'repositories', `${demo.id}.git`, 'objects');
+  const loose = readdirSync(objects).filter((d) => /^[0-9a-f]{2}$/.test(d))
+    .flatMap((d) => readdirSync(join(objects, d)));
+  assert.deepEqual(loose, []);
+  assert.ok(readdirSync(join(objects, 'pack')).some((f) => f.endsWith('.pack')));
+});
+
 test('a clone gets the content and checks out the default branch', () => {
   const d = work();
   ok(git(['clone', '-q', authUrl(repoUrl(demo), 'bob', users.bob.password), 'c'], { cwd: d }), 'clone as Reporter');

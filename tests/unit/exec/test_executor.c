@@ -405,12 +405,15 @@ Test(exec, hello_world)
 	cr_assert(ends_with(t, "\r\033[0K\033[32;1mJob succeeded\033[0;m\n"), "%s", t);
 	cr_assert_null(strstr(t, "after_script"));
 	cr_assert_eq((uint64_t)strlen(t), r->r.trace_bytes);
-	/* the checkout and the private directory are gone */
-	dir = xasprintf("%s/1", builds);
-	cr_assert_neq(stat(dir, &st), 0);
-	free(dir);
+	/* the private directory is gone before the result is reported, the
+	 * checkout right after it */
 	dir = xasprintf("%s/1.tmp", builds);
 	cr_assert_neq(stat(dir, &st), 0);
+	free(dir);
+	dir = xasprintf("%s/1", builds);
+	for (int i = 0; i < 500 && stat(dir, &st) == 0; i++)
+		usleep(10000);
+	cr_assert_neq(stat(dir, &st), 0, "the checkout is removed after the job");
 	free(dir);
 	cr_assert_eq(count_children(), 0);
 	free(t);
@@ -839,6 +842,8 @@ Test(exec, checkout_is_the_commit_not_the_branch)
 				 "echo \"head=$(git rev-parse HEAD)\"",
 				 "echo \"dir=$CI_PROJECT_DIR pwd=$(pwd)\"",
 				 "git fsck --no-dangling --no-progress && echo fsck-ok",
+				 "git symbolic-ref -q HEAD || echo detached",
+				 "test -z \"$(git status --porcelain)\" && echo clean",
 				 "echo \"loose=$(find .git/objects -path '*/[0-9a-f][0-9a-f]/*' | wc -l)\"",
 				 NULL };
 	struct exec_job_spec s = spec(1, script), bad = spec(2, script);
@@ -864,6 +869,9 @@ Test(exec, checkout_is_the_commit_not_the_branch)
 	free(want);
 	/* the pushed loose objects arrive as one pack, complete */
 	cr_assert_not_null(strstr(t, "\nfsck-ok\n"), "%s", t);
+	/* a detached HEAD, and an index that matches the files */
+	cr_assert_not_null(strstr(t, "\ndetached\n"), "%s", t);
+	cr_assert_not_null(strstr(t, "\nclean\n"), "%s", t);
 	cr_assert_not_null(strstr(t, "\nloose=0\n"), "%s", t);
 	free(t);
 
