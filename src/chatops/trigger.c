@@ -50,16 +50,16 @@ static json_t *run_help(struct chatops_ctx *ctx, const struct chat_command *cmd)
  * Reporter (admin_issue); show, search, incident and help anyone who can
  * read the project. */
 static const struct chatops_command_def commands[CHAT_CMD__COUNT] = {
-	[CHAT_CMD_HELP] = { CHAT_CMD_HELP, AUTH_ACCESS_NONE, false, run_help },
-	[CHAT_CMD_ISSUE_SHOW] = { CHAT_CMD_ISSUE_SHOW, AUTH_ACCESS_NONE, false, NULL },
-	[CHAT_CMD_ISSUE_NEW] = { CHAT_CMD_ISSUE_NEW, AUTH_ACCESS_GUEST, true, NULL },
-	[CHAT_CMD_ISSUE_SEARCH] = { CHAT_CMD_ISSUE_SEARCH, AUTH_ACCESS_NONE, false, NULL },
-	[CHAT_CMD_ISSUE_MOVE] = { CHAT_CMD_ISSUE_MOVE, AUTH_ACCESS_REPORTER, true, NULL },
-	[CHAT_CMD_ISSUE_CLOSE] = { CHAT_CMD_ISSUE_CLOSE, AUTH_ACCESS_REPORTER, true, NULL },
-	[CHAT_CMD_ISSUE_COMMENT] = { CHAT_CMD_ISSUE_COMMENT, AUTH_ACCESS_GUEST, true, NULL },
-	[CHAT_CMD_DEPLOY] = { CHAT_CMD_DEPLOY, AUTH_ACCESS_DEVELOPER, true, NULL },
-	[CHAT_CMD_RUN] = { CHAT_CMD_RUN, AUTH_ACCESS_DEVELOPER, true, chatops_run },
-	[CHAT_CMD_INCIDENT_DECLARE] = { CHAT_CMD_INCIDENT_DECLARE, AUTH_ACCESS_NONE, true, NULL },
+	[CHAT_CMD_HELP] = { .kind = CHAT_CMD_HELP, .min_access = AUTH_ACCESS_NONE, .effectful = false, .run = run_help },
+	[CHAT_CMD_ISSUE_SHOW] = { .kind = CHAT_CMD_ISSUE_SHOW, .min_access = AUTH_ACCESS_NONE, .effectful = false, .run = NULL },
+	[CHAT_CMD_ISSUE_NEW] = { .kind = CHAT_CMD_ISSUE_NEW, .min_access = AUTH_ACCESS_GUEST, .effectful = true, .run = NULL },
+	[CHAT_CMD_ISSUE_SEARCH] = { .kind = CHAT_CMD_ISSUE_SEARCH, .min_access = AUTH_ACCESS_NONE, .effectful = false, .run = NULL },
+	[CHAT_CMD_ISSUE_MOVE] = { .kind = CHAT_CMD_ISSUE_MOVE, .min_access = AUTH_ACCESS_REPORTER, .effectful = true, .run = NULL },
+	[CHAT_CMD_ISSUE_CLOSE] = { .kind = CHAT_CMD_ISSUE_CLOSE, .min_access = AUTH_ACCESS_REPORTER, .effectful = true, .run = NULL },
+	[CHAT_CMD_ISSUE_COMMENT] = { .kind = CHAT_CMD_ISSUE_COMMENT, .min_access = AUTH_ACCESS_GUEST, .effectful = true, .run = NULL },
+	[CHAT_CMD_DEPLOY] = { .kind = CHAT_CMD_DEPLOY, .min_access = AUTH_ACCESS_DEVELOPER, .effectful = true, .run = NULL },
+	[CHAT_CMD_RUN] = { .kind = CHAT_CMD_RUN, .min_access = AUTH_ACCESS_DEVELOPER, .effectful = true, .run = chatops_run, .claims_in_handler = true },
+	[CHAT_CMD_INCIDENT_DECLARE] = { .kind = CHAT_CMD_INCIDENT_DECLARE, .min_access = AUTH_ACCESS_NONE, .effectful = true, .run = NULL },
 };
 
 const struct chatops_command_def *chatops_command_def(enum chat_command_kind kind)
@@ -560,6 +560,18 @@ static void touch_chat_name(struct trig *t)
 		log_warn("chat command: last use not recorded: %s", error_msg());
 }
 
+/* A repeat of a command already handled: the first request's reply as
+ * it was sent, or, while the first is still running, a note saying so. */
+static int respond_duplicate(struct trig *t, const char *previous)
+{
+	if (!previous)
+		return respond_reply(t, chat_reply_ephemeral("This command is already being handled."),
+				     "in_progress");
+	t->outcome = "duplicate";
+	log_request(t, 200);
+	return http_respond(t->hreq, 200, "application/json", previous, strlen(previous));
+}
+
 /* Runs the parsed command for the linked user t->user. */
 static int dispatch(struct trig *t)
 {
@@ -590,24 +602,18 @@ static int dispatch(struct trig *t)
 	if (!chatops_permitted(def, ctx.access_level, ctx.can_read))
 		return respond_reply(t, chat_present_access_denied(t->project_url), "denied");
 
-	if (def->effectful && present(t->req.trigger_id)) {
+	if (def->effectful && present(t->req.trigger_id) && def->claims_in_handler) {
+		ctx.dedupe = true;
+	} else if (def->effectful && present(t->req.trigger_id)) {
 		if (store_chat_trigger_claim(t->app->store, t->integration->id, t->req.trigger_id,
 					     clock_unix(), CHATOPS_DEDUPE_WINDOW_S, &first,
 					     &previous) < 0)
 			return respond_internal(t);
-		if (!first && previous) {
-			t->outcome = "duplicate";
-			log_request(t, 200);
-			rc = http_respond(t->hreq, 200, "application/json", previous,
-					  strlen(previous));
+		if (!first) {
+			rc = respond_duplicate(t, previous);
 			free(previous);
 			return rc;
 		}
-		if (!first)
-			return respond_reply(t,
-					     chat_reply_ephemeral(
-						     "This command is already being handled."),
-					     "in_progress");
 		claimed = true;
 	}
 
@@ -621,6 +627,18 @@ static int dispatch(struct trig *t)
 		return http_respond(t->hreq, 200, "application/json", body, strlen(body));
 	}
 	reply = def->run ? def->run(&ctx, &t->cmd) : chat_present_unavailable(t->cmd.kind);
+	if (ctx.duplicate) {
+		json_decref(reply);
+		rc = respond_duplicate(t, ctx.previous);
+		goto done;
+	}
+	if (ctx.kept && reply) { /* the handler kept it for repeats: send those bytes */
+		json_decref(reply);
+		t->outcome = "ok";
+		log_request(t, 200);
+		rc = http_respond(t->hreq, 200, "application/json", ctx.kept, strlen(ctx.kept));
+		goto done;
+	}
 	if (!reply) {
 		if (claimed)
 			(void)store_chat_trigger_set_reply(
@@ -628,7 +646,8 @@ static int dispatch(struct trig *t)
 				"{\"response_type\":\"ephemeral\",\"status\":200,\"text\":"
 				"\"slashops could not handle this command. Please try again "
 				"later.\"}");
-		return respond_internal(t);
+		rc = respond_internal(t);
+		goto done;
 	}
 	dumped = chat_reply_dump(reply);
 	json_decref(reply);
@@ -640,7 +659,39 @@ static int dispatch(struct trig *t)
 	log_request(t, 200);
 	rc = http_respond(t->hreq, 200, "application/json", dumped, strlen(dumped));
 	free(dumped);
+done:
+	free(ctx.previous);
+	free(ctx.kept);
 	return rc;
+}
+
+int chatops_claim_and_keep(struct chatops_ctx *ctx, json_t *reply)
+{
+	bool first = false;
+	char *previous = NULL, *dumped;
+	int err;
+
+	if (!ctx->dedupe)
+		return 0;
+	if ((err = store_chat_trigger_claim(ctx->app->store, ctx->integration->id,
+					    ctx->req->trigger_id, clock_unix(),
+					    CHATOPS_DEDUPE_WINDOW_S, &first, &previous)) < 0)
+		return err;
+	if (!first) {
+		free(ctx->previous);
+		ctx->previous = previous;
+		ctx->duplicate = true;
+		return error_set(SO_EEXISTS, "this command was already handled");
+	}
+	dumped = chat_reply_dump(reply);
+	if ((err = store_chat_trigger_set_reply(ctx->app->store, ctx->integration->id,
+						ctx->req->trigger_id, dumped)) < 0) {
+		free(dumped);
+		return err;
+	}
+	free(ctx->kept);
+	ctx->kept = dumped;
+	return 0;
 }
 
 int chatops_trigger(struct http_request *hreq, void *appp)

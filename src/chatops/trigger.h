@@ -26,9 +26,11 @@
  *      check that the user can read the project and has the command's
  *      minimum role (GitLab's permission table), then run the command's
  *      handler from the table below. Commands with effects claim the
- *      request's trigger_id first (store_chat_trigger_claim): a repeat
- *      within CHATOPS_DEDUPE_WINDOW_S gets the first reply and never runs
- *      again.
+ *      request's trigger_id (store_chat_trigger_claim): a repeat within
+ *      CHATOPS_DEDUPE_WINDOW_S gets the first reply and never runs again.
+ *      Dispatch claims before the handler runs, except for `run`, whose
+ *      handler claims inside the transaction that creates the pipeline
+ *      (claim, pipeline and kept reply: one commit, one fsync).
  * One log line per request: project and integration ids, command, outcome,
  * text length, duration. Never the token, never the text.
  *
@@ -83,6 +85,13 @@ struct chatops_ctx {
 	bool can_read;
 	const char *project_url;                 /* <external_url>/<full path> */
 	const char *external_url;
+	/* Deduplication by a handler that claims the trigger_id itself, in
+	 * its own write transaction (def->claims_in_handler; see
+	 * chatops_claim_and_keep). Set and read by dispatch and that call. */
+	bool dedupe;        /* there is a trigger_id to claim */
+	bool duplicate;     /* a repeat: answer with previous, run nothing */
+	char *previous;     /* the first request's reply, or NULL while in progress; owned */
+	char *kept;         /* the reply kept for repeats, sent as is; owned */
 };
 
 /* A handler returns the reply (new reference); NULL means an internal
@@ -93,8 +102,20 @@ struct chatops_command_def {
 	enum chat_command_kind kind;
 	int min_access;         /* AUTH_ACCESS_*; NONE or GUEST: anyone who can read */
 	bool effectful;         /* claims the trigger_id: never runs twice */
+	/* The handler claims it itself (chatops_claim_and_keep) in the
+	 * transaction of its effect; otherwise dispatch claims before the
+	 * handler runs. */
+	bool claims_in_handler;
 	chatops_command_fn run; /* NULL: "not available on this slashops server yet" */
 };
+
+/* For a handler with claims_in_handler, inside the write transaction
+ * that makes its effect (store_write_begin): claims the request's
+ * trigger_id and keeps reply (borrowed) for repeats, so that the effect,
+ * the claim and the reply commit together. A repeat sets ctx->duplicate
+ * and returns SO_EEXISTS: the handler undoes its effect and returns any
+ * reply (dispatch sends the first one). 0 without a trigger_id. */
+int chatops_claim_and_keep(struct chatops_ctx *ctx, json_t *reply);
 
 /* The table entry for kind (never NULL for a valid kind). */
 const struct chatops_command_def *chatops_command_def(enum chat_command_kind kind);

@@ -315,7 +315,6 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 	struct store_project *p_read = NULL;
 	struct store_user *u_read = NULL;
 	struct store_namespace *ns = NULL;
-	struct store_pipeline *pl = NULL;
 	struct ci_config *cfg = NULL; /* owned when the thread's cache did not take it */
 	const struct ci_config *config = NULL;
 	struct ci_plan *plan = NULL;
@@ -328,7 +327,7 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 	size_t njobs = 0;
 	char *sha = NULL, *data = NULL, *project_url = NULL;
 	size_t len = 0;
-	int err;
+	int err, e;
 
 	memset(out, 0, sizeof(*out));
 	ci_diags_init(&diags);
@@ -442,11 +441,22 @@ int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_
 		.user_id = u->id, .name = plan->name, .chat_name_id = in->chat_name_id,
 		.chat_response_url = in->response_url, .chat_integration_id = in->integration_id,
 	};
-	if ((err = store_pipeline_create(app->store, &pn, jobs, njobs, &out->pipeline_id, ids)) < 0 ||
-	    (err = store_pipeline_get(app->store, out->pipeline_id, &pl)) < 0)
+	/* One write transaction: the pipeline, its jobs and what the caller
+	 * writes with them (in_transaction). */
+	if ((err = store_write_begin(app->store, true)) < 0)
 		goto done;
-	out->pipeline_iid = pl->iid;
-	out->job_id = ids[0];
+	err = store_pipeline_create(app->store, &pn, jobs, njobs, &out->pipeline_id, ids);
+	if (err >= 0) {
+		out->job_id = ids[0];
+		if (in->in_transaction)
+			err = in->in_transaction(in->cls, out);
+	}
+	if ((e = store_write_end(app->store, err >= 0)) < 0 && err >= 0)
+		err = e;
+	if (err < 0) {
+		memset(out, 0, sizeof(*out));
+		goto done;
+	}
 	log_info("pipeline: chat pipeline %lld (job %lld \"%s\") created in project %lld",
 		 (long long)out->pipeline_id, (long long)out->job_id, plan->jobs[0].name,
 		 (long long)p->id);
@@ -463,7 +473,6 @@ done:
 	ci_diags_free(&diags);
 	ci_varlist_dispose(&incvars);
 	gitrepo_commit_dispose(&commit);
-	store_pipeline_free(pl);
 	store_namespace_free(ns);
 	store_project_free(p_read);
 	store_user_free(u_read);

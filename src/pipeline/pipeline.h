@@ -36,6 +36,7 @@
 struct app;
 struct config;
 struct delivery;
+struct pipeline_created;
 struct pipeline_service;
 
 /* Starts the executor pool (options from app->cfg) and the scheduler,
@@ -61,11 +62,18 @@ struct pipeline_chat_request {
 	 * them (ids must match project_id/user_id); NULL: read here. */
 	const struct store_project *project;
 	const struct store_user *user;
+	/* Optional: runs inside the write transaction that creates the
+	 * pipeline, once it exists (created is filled in). Its own store
+	 * writes (a chat command's dedupe claim and kept reply) commit with
+	 * the pipeline, in one fsync, or nothing does: a negative return
+	 * undoes the pipeline and pipeline_create_chat returns it
+	 * (SO_EEXISTS: a repeat of a command already handled). */
+	int (*in_transaction)(void *cls, const struct pipeline_created *created);
+	void *cls;
 };
 
 struct pipeline_created {
 	int64_t pipeline_id;
-	int64_t pipeline_iid;
 	int64_t job_id;           /* the chat job */
 };
 
@@ -78,6 +86,9 @@ struct pipeline_created {
  * configuration error (message: the first error with file:line:col). */
 int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_request *in,
 			 struct pipeline_created *out);
+/* The job is planned before anything is written (reads, git, the CI
+ * file, variables, the frozen spec); the write transaction holds only the
+ * inserts and in_transaction, so other writers wait as little as possible. */
 
 /* Plays a manual job as user_id (GitLab's POST .../jobs/:id/play).
  * SO_ECONFLICT when the job is not manual ("Unplayable Job"). */

@@ -308,6 +308,9 @@ static const struct migration migrations[] = {
 	X(COMMIT, "COMMIT") \
 	X(SYNC_NORMAL, "PRAGMA synchronous = NORMAL") \
 	X(SYNC_FULL, "PRAGMA synchronous = FULL") \
+	X(SAVEPOINT, "SAVEPOINT call") \
+	X(RELEASE, "RELEASE call") \
+	X(ROLLBACK_TO, "ROLLBACK TO call") \
 	X(USER_VERSION, "PRAGMA user_version") \
 	X(INTEGRITY_CHECK, "PRAGMA integrity_check") \
 	X(FK_CHECK, "PRAGMA foreign_key_check") \
@@ -489,6 +492,7 @@ struct conn {
 	struct conn *next_free;            /* pool free list */
 	struct conn *next_all;             /* every connection, for close */
 	bool in_batch;                     /* pinned by a read batch */
+	bool in_wbatch;                    /* pinned by a write batch */
 };
 
 struct sq {
@@ -681,7 +685,7 @@ static int conn_get(struct sq *sq, struct conn **out)
 
 static void conn_put(struct sq *sq, struct conn *c)
 {
-	if (!c || c->in_batch)
+	if (!c || c->in_batch || c->in_wbatch)
 		return;
 	pthread_mutex_lock(&sq->mu);
 	c->next_free = sq->free_list;
@@ -886,6 +890,10 @@ static int tx_begin_write(struct sq *sq, struct conn *c)
 {
 	int err;
 
+	if (c->in_wbatch) { /* the batch holds write_mu and the transaction */
+		err = q_exec(c, ST_SAVEPOINT, "");
+		return err < 0 ? err : 0;
+	}
 	if (c->in_batch)
 		return error_set(SO_EFAIL, "store: a write inside a read batch");
 	pthread_mutex_lock(&sq->write_mu);
@@ -901,6 +909,13 @@ static int tx_end_write(struct sq *sq, struct conn *c, int err)
 {
 	int e;
 
+	if (c->in_wbatch) {
+		if (err < 0)
+			sqlite3_exec(c->db, "ROLLBACK TO call", NULL, NULL, NULL);
+		if ((e = q_exec(c, ST_RELEASE, "")) < 0 && err >= 0)
+			err = e;
+		return err;
+	}
 	if (err >= 0 && (e = q_exec(c, ST_COMMIT, "")) < 0)
 		err = e;
 	if (err < 0 && !sqlite3_get_autocommit(c->db))
@@ -941,6 +956,8 @@ static int tx_begin_write_lazy(struct sq *sq, struct conn *c)
 {
 	int err;
 
+	if (c->in_wbatch) /* the batch chose its durability */
+		return tx_begin_write(sq, c);
 	if ((err = q_exec(c, ST_SYNC_NORMAL, "")) < 0 || (err = tx_begin_write(sq, c)) < 0) {
 		q_exec(c, ST_SYNC_FULL, "");
 		return err;
@@ -952,6 +969,8 @@ static int tx_end_write_lazy(struct sq *sq, struct conn *c, int err)
 {
 	int e;
 
+	if (c->in_wbatch)
+		return tx_end_write(sq, c, err);
 	err = tx_end_write(sq, c, err);
 	/* Back to the default for every other write on this connection. */
 	if ((e = q_exec(c, ST_SYNC_FULL, "")) < 0 && err >= 0)
@@ -964,7 +983,7 @@ static int tx_begin_read(struct conn *c)
 {
 	int err;
 
-	if (c->in_batch)
+	if (c->in_batch || c->in_wbatch)
 		return 0; /* the batch's transaction is the snapshot */
 	err = q_exec(c, ST_BEGIN, "");
 	return err < 0 ? err : 0;
@@ -972,7 +991,7 @@ static int tx_begin_read(struct conn *c)
 
 static void tx_end_read(struct conn *c)
 {
-	if (!c->in_batch && !sqlite3_get_autocommit(c->db))
+	if (!c->in_batch && !c->in_wbatch && !sqlite3_get_autocommit(c->db))
 		q_exec(c, ST_COMMIT, "");
 }
 
@@ -1009,6 +1028,62 @@ static void sq_read_end(void *impl)
 	if (!sqlite3_get_autocommit(c->db))
 		q_exec(c, ST_COMMIT, "");
 	conn_put(sq, c);
+}
+
+/* A write batch (store_write_begin): the connection is pinned like a read
+ * batch's, write_mu and BEGIN IMMEDIATE are taken once, with the
+ * batch's synchronous level (SQLite refuses to change it inside a
+ * transaction); each write inside runs in a savepoint (tx_begin_write). */
+static int sq_write_begin(void *impl, bool durable)
+{
+	struct sq *sq = impl;
+	struct conn *c = NULL;
+	int err;
+
+	if (pin_c)
+		return error_set(SO_EFAIL, "store: batches do not nest");
+	if ((err = conn_get(sq, &c)) < 0)
+		return err;
+	if (!durable && (err = q_exec(c, ST_SYNC_NORMAL, "")) < 0)
+		goto fail;
+	pthread_mutex_lock(&sq->write_mu);
+	if ((err = q_exec(c, ST_BEGIN_IMMEDIATE, "")) < 0) {
+		pthread_mutex_unlock(&sq->write_mu);
+		goto fail;
+	}
+	c->in_wbatch = true;
+	pin_sq = sq;
+	pin_c = c;
+	return 0;
+fail:
+	if (!durable)
+		q_exec(c, ST_SYNC_FULL, "");
+	conn_put(sq, c);
+	return err;
+}
+
+static int sq_write_end(void *impl, bool commit)
+{
+	struct sq *sq = impl;
+	struct conn *c = pin_c;
+	int err = 0, e;
+
+	if (!c || pin_sq != sq || !c->in_wbatch)
+		return error_set(SO_EFAIL, "store: no write batch to end");
+	pin_c = NULL;
+	pin_sq = NULL;
+	c->in_wbatch = false;
+	if (commit)
+		err = q_exec(c, ST_COMMIT, "");
+	if ((!commit || err < 0) && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	atomic_fetch_add(&sq->gen, 1); /* before the lock opens, as in tx_end_write */
+	pthread_mutex_unlock(&sq->write_mu);
+	/* The default again (a no-op when the batch was durable). */
+	if ((e = q_exec(c, ST_SYNC_FULL, "")) < 0 && err >= 0)
+		err = e;
+	conn_put(sq, c);
+	return err < 0 ? err : 0;
 }
 
 static void now_iso(char out[40])
@@ -3165,6 +3240,8 @@ const struct store_backend store_sqlite_backend = {
 	.read_begin = sq_read_begin,
 	.generation = sq_generation,
 	.read_end = sq_read_end,
+	.write_begin = sq_write_begin,
+	.write_end = sq_write_end,
 	.chat_name_list_for_user = sq_chat_name_list_for_user,
 	.chat_name_delete = sq_chat_name_delete,
 	.chat_name_touch = sq_chat_name_touch,

@@ -154,6 +154,20 @@ void store_read_end(struct store *st)
 		st->be->read_end(st->impl);
 }
 
+int store_write_begin(struct store *st, bool durable)
+{
+	assert(st);
+	return st->be->write_begin ? st->be->write_begin(st->impl, durable) : 0;
+}
+
+int store_write_end(struct store *st, bool commit)
+{
+	assert(st);
+	if (st->be->write_end)
+		return st->be->write_end(st->impl, commit);
+	return commit ? 0 : error_set(SO_EFAIL, "store: this backend cannot undo a batch");
+}
+
 /* ---- argument helpers ---- */
 
 static bool blank(const char *s)

@@ -61,6 +61,21 @@ void store_read_end(struct store *st);
  * the backend does not count (then nothing may be cached). */
 uint64_t store_generation(struct store *st);
 
+/* A write batch: the writes this thread makes between store_write_begin()
+ * and store_write_end() share one connection and one write transaction,
+ * so they commit together (one fsync instead of one per write) or not at
+ * all. Each call inside still succeeds or fails as it would alone: it runs
+ * in its own savepoint, and a failing call undoes only itself. Reads made
+ * on this thread inside the batch see its writes. durable: commit with
+ * synchronous=FULL (the batch holds a write a user would miss after a
+ * power cut) rather than NORMAL (bookkeeping only); see STORE.md. Other
+ * writers of the process wait until the batch ends, so keep it short: do
+ * the reading and computing first. store_write_end(st, true) commits,
+ * false rolls back; either ends the batch. Batches do not nest, nor go
+ * inside a read batch (SO_EFAIL). */
+int store_write_begin(struct store *st, bool durable);
+int store_write_end(struct store *st, bool commit);
+
 /* ---- pagination (GitLab's page/per_page) ---- */
 struct store_page {
 	int64_t page;     /* 1-based */

@@ -38,6 +38,10 @@ struct store_backend {
 	int (*read_begin)(void *impl);
 	void (*read_end)(void *impl);
 	uint64_t (*generation)(void *impl); /* optional; see store_generation */
+	/* Optional (NULL: every write commits alone; store_write_end then
+	 * cannot roll back and says so). */
+	int (*write_begin)(void *impl, bool durable);
+	int (*write_end)(void *impl, bool commit);
 
 	int (*user_create)(void *impl, const struct store_user_new *in, int64_t *out_id);
 	int (*user_get)(void *impl, int64_t id, struct store_user **out);

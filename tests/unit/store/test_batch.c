@@ -1,6 +1,10 @@
-/* Unit tests for store read batches (store_read_begin/end): the reads of a
- * batch share one snapshot, writes inside a batch are refused, batches do
- * not nest, and ending without a batch does nothing. */
+/* Unit tests for store batches. Read batches (store_read_begin/end): the
+ * reads of a batch share one snapshot, writes inside a batch are refused,
+ * batches do not nest, and ending without a batch does nothing. Write
+ * batches (store_write_begin/end): the writes commit together or not at
+ * all, a failing call undoes only itself, reads inside see the batch's
+ * writes, other connections see nothing before the end, and the
+ * generation moves at the end. */
 #include <pthread.h>
 
 #include "store_test.h"
@@ -126,4 +130,111 @@ STORE_TEST(batch, generation_is_counted_in_memory_too)
 	cr_assert_neq(g, 0);
 	make_user(st, "mem", &id);
 	cr_assert_neq(store_generation(st), g);
+}
+
+/* ---- write batches ---- */
+
+static int64_t user_id_of(struct store *st, const char *login)
+{
+	struct store_user *u = NULL;
+	int64_t id;
+
+	if (store_user_get_by_login(st, login, &u) < 0)
+		return 0;
+	id = u->id;
+	store_user_free(u);
+	return id;
+}
+
+STORE_TEST(wbatch, writes_commit_together_or_not_at_all)
+{
+	int64_t a = 0, b = 0, dup = 0;
+	struct store_user *u = NULL;
+	struct store_user_new again = { .username = "one", .email = "x@example.com",
+					.name = "x", .password_hash = "$argon2id$x" };
+
+	/* committed: both writes, and reads inside see them */
+	cr_assert_eq(store_write_begin(st, true), 0, "%s", error_msg());
+	make_user(st, "one", &a);
+	make_user(st, "two", &b);
+	cr_assert_eq(user_id_of(st, "two"), b, "a read inside sees the batch's writes");
+	/* a failing call undoes only itself */
+	cr_assert_eq(store_user_create(st, &again, &dup), SO_EEXISTS);
+	cr_assert_eq(store_user_set_state(st, a, STORE_USER_BLOCKED), 0, "%s", error_msg());
+	cr_assert_eq(store_write_end(st, true), 0, "%s", error_msg());
+	cr_assert_eq(user_id_of(st, "one"), a);
+	cr_assert_eq(user_id_of(st, "two"), b);
+	cr_assert_eq(user_id_of(st, "x"), 0);
+	cr_assert_eq(store_user_get(st, a, &u), 0);
+	cr_assert_eq(u->state, STORE_USER_BLOCKED);
+	store_user_free(u);
+
+	/* rolled back: nothing stays, a lazy (bookkeeping) write included */
+	cr_assert_eq(store_write_begin(st, false), 0, "%s", error_msg());
+	make_user(st, "three", &dup);
+	cr_assert_eq(store_user_set_state(st, a, STORE_USER_ACTIVE), 0);
+	cr_assert_eq(store_write_end(st, false), 0, "%s", error_msg());
+	cr_assert_eq(user_id_of(st, "three"), 0, "rolled back");
+	cr_assert_eq(store_user_get(st, a, &u), 0);
+	cr_assert_eq(u->state, STORE_USER_BLOCKED, "rolled back");
+	store_user_free(u);
+
+	/* after the batch, writes commit alone again */
+	make_user(st, "four", &dup);
+	cr_assert_eq(user_id_of(st, "four"), dup);
+}
+
+STORE_TEST(wbatch, batches_do_not_nest)
+{
+	cr_assert_lt(store_write_end(st, true), 0, "no batch to end");
+	cr_assert_eq(store_write_begin(st, true), 0, "%s", error_msg());
+	cr_assert_lt(store_write_begin(st, true), 0, "nested write batch refused");
+	cr_assert_lt(store_read_begin(st), 0, "a read batch inside refused");
+	cr_assert_eq(store_write_end(st, true), 0, "%s", error_msg());
+	cr_assert_eq(store_read_begin(st), 0, "%s", error_msg());
+	cr_assert_lt(store_write_begin(st, true), 0, "a write batch inside a read batch refused");
+	store_read_end(st);
+}
+
+struct reader {
+	struct store *st;
+	int64_t seen;
+};
+
+static void *read_two(void *arg)
+{
+	struct reader *r = arg;
+
+	r->seen = user_id_of(r->st, "two");
+	return NULL;
+}
+
+/* Another connection sees nothing of an open batch; the generation moves
+ * when it ends. */
+Test(wbatch, others_see_the_batch_only_when_it_ends)
+{
+	struct tmpdb t;
+	struct store *st = NULL;
+	struct reader r = { 0 };
+	pthread_t th;
+	int64_t a = 0, b = 0;
+	uint64_t g;
+
+	tmpdb_init(&t);
+	cr_assert_eq(store_open(&st, t.url), 0, "%s", error_msg());
+	make_user(st, "zero", &a);
+	g = store_generation(st);
+	cr_assert_eq(store_write_begin(st, true), 0, "%s", error_msg());
+	make_user(st, "two", &b);
+	r.st = st;
+	cr_assert_eq(pthread_create(&th, NULL, read_two, &r), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(r.seen, 0, "an open batch is invisible to other connections");
+	cr_assert_eq(store_write_end(st, true), 0, "%s", error_msg());
+	cr_assert_neq(store_generation(st), g, "the generation moves at the end");
+	cr_assert_eq(pthread_create(&th, NULL, read_two, &r), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(r.seen, b);
+	store_close(st);
+	tmpdb_remove(&t);
 }
