@@ -910,6 +910,18 @@ int delivery_enqueue_response(struct app *app, struct delivery *d, const char *r
 			      const char *payload_json, int64_t job_id, int64_t project_id,
 			      int64_t url_first_seen_at)
 {
+	int err = delivery_outbox_add(app, response_url, payload_json, job_id, project_id,
+				      url_first_seen_at);
+
+	if (err < 0)
+		return err;
+	delivery_wake(d);
+	return 0;
+}
+
+int delivery_outbox_add(struct app *app, const char *response_url, const char *payload_json,
+			int64_t job_id, int64_t project_id, int64_t url_first_seen_at)
+{
 	struct store_outbox_new in;
 	unsigned lifetime = app->cfg.chat_delivery_url_lifetime_s ?
 				    app->cfg.chat_delivery_url_lifetime_s : 1800;
@@ -923,8 +935,6 @@ int delivery_enqueue_response(struct app *app, struct delivery *d, const char *r
 	in.job_id = job_id;
 	in.project_id = project_id;
 	in.expires_at = first + (int64_t)lifetime;
-	if ((err = store_outbox_enqueue(app->store, &in, NULL)) < 0)
-		return err;
-	delivery_wake(d);
-	return 0;
+	err = store_outbox_enqueue(app->store, &in, NULL);
+	return err < 0 ? err : 0;
 }

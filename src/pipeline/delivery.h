@@ -122,6 +122,11 @@ const char *delivery_kind_for_url(const char *response_url);
 int delivery_enqueue_response(struct app *app, struct delivery *d, const char *response_url,
 			      const char *payload_json, int64_t job_id, int64_t project_id,
 			      int64_t url_first_seen_at);
+/* The same row without the wake, for a caller that writes it inside a
+ * store write batch: wake the worker (delivery_wake) after the batch
+ * commits, or it finds the row only at its next poll. */
+int delivery_outbox_add(struct app *app, const char *response_url, const char *payload_json,
+			int64_t job_id, int64_t project_id, int64_t url_first_seen_at);
 
 /* Counters since start, for tests and health output. */
 struct delivery_stats {

@@ -12,6 +12,7 @@
 #define SO_PIPELINE_INTERNAL_H
 
 #include "pipeline/pipeline.h"
+#include "store/store.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -122,6 +123,13 @@ void pipeline_sched_pass(struct pipeline_service *s);
 /* Queues the chat reply for a finished job of a chat pipeline (no-op for
  * other pipelines, or without a delivery worker). */
 void pipeline_notify_job(struct pipeline_service *s, int64_t job_id);
+/* Ends a job: store_job_transition(from -> to) and, for a chat job, its
+ * reply into the outbox, in one commit; trace_bytes >= 0 is recorded too.
+ * Returns the transition's result (SO_ECONFLICT when the job was not in
+ * `from`: nothing is queued then). */
+int pipeline_job_finish(struct pipeline_service *s, int64_t job_id, enum store_ci_status from,
+			enum store_ci_status to, int exit_code, const char *reason,
+			int64_t trace_bytes);
 
 /* ---- chat replies (responder.c) ---- */
 

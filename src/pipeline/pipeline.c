@@ -523,8 +523,8 @@ int pipeline_job_cancel(struct pipeline_service *s, int64_t job_id)
 			err = error_set(SO_ECONFLICT, "Job is not cancelable");
 			goto done;
 		}
-		err = store_job_transition(s->app->store, job_id, j->status, STORE_CI_CANCELED, -1,
-					   NULL, 0);
+		/* canceled, and its chat reply queued, in one commit */
+		err = pipeline_job_finish(s, job_id, j->status, STORE_CI_CANCELED, -1, NULL, -1);
 		if (err == SO_ECONFLICT)
 			continue; /* it moved (started?): look again */
 		if (err < 0)
@@ -533,7 +533,6 @@ int pipeline_job_cancel(struct pipeline_service *s, int64_t job_id)
 		 * on_done then finds the job already canceled). */
 		if (j->status == STORE_CI_PENDING)
 			(void)exec_pool_cancel(s->pool, job_id);
-		pipeline_notify_job(s, job_id);
 		pipeline_sched_wake(s);
 		goto done;
 	}

@@ -71,9 +71,8 @@ static void submitted_remove(struct pipeline_service *s, int64_t id)
 static void fail_job(struct pipeline_service *s, int64_t id, const char *why)
 {
 	log_warn("pipeline: job %lld cannot run: %s", (long long)id, why);
-	if (store_job_transition(s->app->store, id, STORE_CI_PENDING, STORE_CI_FAILED, -1,
-				 "runner_system_failure", 0) == 0)
-		pipeline_notify_job(s, id);
+	(void)pipeline_job_finish(s, id, STORE_CI_PENDING, STORE_CI_FAILED, -1,
+				  "runner_system_failure", -1);
 }
 
 static void submit(struct pipeline_service *s, const struct store_job *j)
@@ -322,21 +321,19 @@ void pipeline_sched_on_done(void *cls, int64_t job_id, const struct exec_result 
 	case EXEC_TIMED_OUT: to = STORE_CI_FAILED; reason = "job_execution_timeout"; break;
 	default: to = STORE_CI_FAILED; if (!reason) reason = "script_failure"; break;
 	}
-	err = store_job_transition(s->app->store, job_id, STORE_CI_RUNNING, to, r->exit_code,
-				   reason, 0);
+	/* the end and the chat reply: one commit */
+	err = pipeline_job_finish(s, job_id, STORE_CI_RUNNING, to, r->exit_code, reason,
+				  (int64_t)r->trace_bytes);
 	if (err == SO_ECONFLICT && r->status == EXEC_CANCELED && stopping) {
 		/* never started: it stays pending for the next process */
 		return;
 	}
 	if (err == SO_ECONFLICT && r->status != EXEC_CANCELED && r->duration_ms == 0)
 		/* failed before it started (system failure) */
-		err = store_job_transition(s->app->store, job_id, STORE_CI_PENDING, to, r->exit_code,
-					   reason, 0);
-	(void)store_job_set_trace_bytes(s->app->store, job_id, (int64_t)r->trace_bytes);
-	if (err == 0) {
+		err = pipeline_job_finish(s, job_id, STORE_CI_PENDING, to, r->exit_code, reason,
+					  (int64_t)r->trace_bytes);
+	if (err == 0)
 		log_info("pipeline: job %lld %s%s%s", (long long)job_id, store_ci_status_name(to),
 			 reason ? ": " : "", reason ? reason : "");
-		pipeline_notify_job(s, job_id);
-	}
 	pipeline_sched_wake(s);
 }
