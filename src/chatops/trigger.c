@@ -560,6 +560,15 @@ static void touch_chat_name(struct trig *t)
 		log_warn("chat command: last use not recorded: %s", error_msg());
 }
 
+/* Claims the request's trigger_id for CHATOPS_DEDUPE_WINDOW_S (see
+ * store_chat_trigger_claim: *first, or the first request's kept reply). */
+static int claim(const struct chatops_ctx *ctx, bool *first, char **previous)
+{
+	return store_chat_trigger_claim(ctx->app->store, ctx->integration->id,
+					ctx->req->trigger_id, clock_unix(),
+					CHATOPS_DEDUPE_WINDOW_S, first, previous);
+}
+
 /* A repeat of a command already handled: the first request's reply as
  * it was sent, or, while the first is still running, a note saying so. */
 static int respond_duplicate(struct trig *t, const char *previous)
@@ -605,9 +614,7 @@ static int dispatch(struct trig *t)
 	if (def->effectful && present(t->req.trigger_id) && def->claims_in_handler) {
 		ctx.dedupe = true;
 	} else if (def->effectful && present(t->req.trigger_id)) {
-		if (store_chat_trigger_claim(t->app->store, t->integration->id, t->req.trigger_id,
-					     clock_unix(), CHATOPS_DEDUPE_WINDOW_S, &first,
-					     &previous) < 0)
+		if (claim(&ctx, &first, &previous) < 0)
 			return respond_internal(t);
 		if (!first) {
 			rc = respond_duplicate(t, previous);
@@ -673,9 +680,7 @@ int chatops_claim_and_keep(struct chatops_ctx *ctx, json_t *reply)
 
 	if (!ctx->dedupe)
 		return 0;
-	if ((err = store_chat_trigger_claim(ctx->app->store, ctx->integration->id,
-					    ctx->req->trigger_id, clock_unix(),
-					    CHATOPS_DEDUPE_WINDOW_S, &first, &previous)) < 0)
+	if ((err = claim(ctx, &first, &previous)) < 0)
 		return err;
 	if (!first) {
 		free(ctx->previous);

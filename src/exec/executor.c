@@ -933,11 +933,7 @@ static int checkout(struct exec_job *j, const char *dir)
 				(long long)j->project_id);
 		goto done;
 	}
-	if (!is_hex_sha(j->sha)) {
-		err = error_set(SO_EINVALID, "invalid commit %s", j->sha);
-		goto done;
-	}
-	if ((err = skeleton(dir, j->sha)) < 0)
+	if ((err = skeleton(dir, j->sha)) < 0) /* sha: checked hex by exec_pool_submit */
 		goto done;
 	pack = xasprintf("%s/pack", to);
 	if ((packed = pack_loose(src, from, pack)) < 0) {
@@ -1008,11 +1004,17 @@ static const char *step_failure(const struct step_result *s, char *msg, size_t s
 	return "runner_system_failure";
 }
 
+/* The job's checkout, <builds_dir>/<job id>. Caller frees. */
+static char *job_dir(const struct exec_pool *p, int64_t job_id)
+{
+	return xasprintf("%s/%lld", p->builds_dir, (long long)job_id);
+}
+
 static void run_job(struct exec_pool *p, struct exec_job *j, unsigned slot,
 		    struct exec_result *r, char *msg, size_t msg_size)
 {
 	struct tracew tw = { .fd = -1, .limit = p->o.trace_limit };
-	char *dir = xasprintf("%s/%lld", p->builds_dir, (long long)j->id);
+	char *dir = job_dir(p, j->id);
 	char *tmp = xasprintf("%s/%lld.tmp", p->builds_dir, (long long)j->id);
 	char *step_path = xasprintf("%s/step_script", tmp);
 	char *after_path = xasprintf("%s/after_script", tmp);
@@ -1256,7 +1258,7 @@ static void *worker(void *arg)
 		log_finished(j, &r);
 		p->o.on_done(p->o.cls, j->id, &r);
 		if (!p->o.keep_builds) {
-			char *dir = xasprintf("%s/%lld", p->builds_dir, (long long)j->id);
+			char *dir = job_dir(p, j->id);
 
 			if (gitrepo_remove_tree(p->builds_dir, dir) < 0)
 				log_warn("job %lld: %s", (long long)j->id, error_msg());

@@ -78,19 +78,6 @@ int pipeline_repo_list_files(void *cls, char ***out, size_t *n);
 /* ci_lookup_var_fn over the source's vars. */
 const char *pipeline_repo_lookup_var(void *cls, const char *name);
 
-/* What CI_COMMIT_MESSAGE/TITLE/DESCRIPTION, CI_COMMIT_AUTHOR and
- * CI_COMMIT_TIMESTAMP are made of (all owned, never NULL once filled). */
-struct pipeline_commit_info {
-	char *message;   /* the raw commit message (trailing newline kept) */
-	char *author;    /* "Name <email>" of the author */
-	char *timestamp; /* the committer date, "2026-01-31T16:47:55Z" (UTC) */
-};
-/* Reads commit sha of the project's repository. SO_ENOTFOUND when the
- * repository or the commit is missing; *out is then empty. */
-int pipeline_repo_commit_info(const char *repos_dir, int64_t project_id, const char *sha,
-			      struct pipeline_commit_info *out);
-void pipeline_commit_info_dispose(struct pipeline_commit_info *ci); /* accepts NULL */
-
 /* ---- the service ---- */
 struct pipeline_service {
 	struct app *app;            /* borrowed */

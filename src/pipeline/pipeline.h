@@ -83,12 +83,12 @@ struct pipeline_created {
  * repository, no .gitlab-ci.yml, job missing, excluded by rules/only/
  * except/workflow): error_msg() holds GitLab's reason, and the caller
  * answers with the "could not be scheduled" reply. SO_EINVALID for a
- * configuration error (message: the first error with file:line:col). */
-int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_request *in,
-			 struct pipeline_created *out);
-/* The job is planned before anything is written (reads, git, the CI
+ * configuration error (message: the first error with file:line:col).
+ * The job is planned before anything is written (reads, git, the CI
  * file, variables, the frozen spec); the write transaction holds only the
  * inserts and in_transaction, so other writers wait as little as possible. */
+int pipeline_create_chat(struct pipeline_service *s, const struct pipeline_chat_request *in,
+			 struct pipeline_created *out);
 
 /* Plays a manual job as user_id (GitLab's POST .../jobs/:id/play).
  * SO_ECONFLICT when the job is not manual ("Unplayable Job"). */

@@ -6,12 +6,8 @@
  *
  * Design: thin wrappers around git/repo.h; a project the user cannot see
  * answers the same as a missing one (SO_ENOTFOUND), which the loader turns
- * into GitLab's "Project `x` not found or access denied!".
- *
- * pipeline_repo_commit_info reads the commit itself with libgit2 (git/repo.h
- * has no such reader): its raw message, as Gitaly hands GitLab the commit
- * body; the author as "Name <email>"; the committer date in UTC as GitLab's
- * Commit#timestamp (committed_date.xmlschema) writes it.
+ * into GitLab's "Project `x` not found or access denied!". The commit facts behind CI_COMMIT_*
+ * come from git/repo.h (gitrepo_branch_file, gitrepo_commit_info).
  */
 #include "pipeline/internal.h"
 #include "ci/vars.h"
@@ -23,10 +19,8 @@
 #include "util/buf.h"
 #include "util/error.h"
 
-#include <git2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define DEFAULT_MAX_BYTES (4u * 1024 * 1024)
 
@@ -96,28 +90,4 @@ const char *pipeline_repo_lookup_var(void *cls, const char *name)
 	return src->vars ? ci_varlist_get(src->vars, name) : NULL;
 }
 
-void pipeline_commit_info_dispose(struct pipeline_commit_info *ci)
-{
-	if (!ci)
-		return;
-	free(ci->message);
-	free(ci->author);
-	free(ci->timestamp);
-	memset(ci, 0, sizeof(*ci));
-}
 
-int pipeline_repo_commit_info(const char *repos_dir, int64_t project_id, const char *sha,
-			      struct pipeline_commit_info *out)
-{
-	struct gitrepo_commit c;
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	if ((err = gitrepo_commit_info(repos_dir, project_id, sha, &c)) < 0)
-		return err == SO_ENOTFOUND ? error_set(SO_ENOTFOUND, "commit not found") : err;
-	out->message = c.message;
-	out->author = c.author;
-	out->timestamp = c.timestamp;
-	free(c.sha);
-	return 0;
-}

@@ -26,7 +26,9 @@
  *   stalled every writer for tens of milliseconds. A WAL hook on each
  *   connection instead wakes a checkpointer thread (its own connection)
  *   past CKPT_PAGES, which runs PASSIVE checkpoints beside the writers.
- * - Writes: BEGIN IMMEDIATE ... COMMIT, one transaction per public call.
+ * - Writes: BEGIN IMMEDIATE ... COMMIT, one transaction per public call,
+ *   except inside a write batch (store_write_begin): then the batch owns
+ *   the transaction and each call is a SAVEPOINT in it.
  *   Writers of this process also take write_mu first, so they queue on a
  *   mutex instead of spinning in SQLite's busy handler; other processes
  *   (e.g. an admin CLI next to the server) are covered by busy_timeout.
@@ -911,7 +913,7 @@ static int tx_end_write(struct sq *sq, struct conn *c, int err)
 
 	if (c->in_wbatch) {
 		if (err < 0)
-			sqlite3_exec(c->db, "ROLLBACK TO call", NULL, NULL, NULL);
+			q_exec(c, ST_ROLLBACK_TO, "");
 		if ((e = q_exec(c, ST_RELEASE, "")) < 0 && err >= 0)
 			err = e;
 		return err;

@@ -134,7 +134,7 @@ Test(repo_source, reads_and_lists_at_the_commit)
 
 Test(repo_source, commit_info_for_the_ci_commit_variables)
 {
-	struct pipeline_commit_info ci = { 0 };
+	struct gitrepo_commit ci = { 0 };
 	char *sha;
 
 	cr_assert_eq(gitrepo_create(repos, 9, NULL), 0, "%s", error_msg());
@@ -146,17 +146,17 @@ Test(repo_source, commit_info_for_the_ci_commit_variables)
 	    "git push -q 'file://%s/9.git' main 2>/dev/null",
 	    root, repos);
 	sha = capture(xasprintf("cd '%s/w9' && git rev-parse HEAD", root));
-	cr_assert_eq(pipeline_repo_commit_info(repos, 9, sha, &ci), 0, "%s", error_msg());
+	cr_assert_eq(gitrepo_commit_info(repos, 9, sha, &ci), 0, "%s", error_msg());
 	cr_assert_str_eq(ci.message, "Title line\n\nBody 1\nBody 2\n", "the raw message");
 	cr_assert_str_eq(ci.author, "Ada Lovelace <ada@example.com>");
 	cr_assert_str_eq(ci.timestamp, "2022-01-31T16:47:55Z", "the committer date, in UTC");
-	pipeline_commit_info_dispose(&ci);
+	gitrepo_commit_dispose(&ci);
 	cr_assert_null(ci.message);
-	pipeline_commit_info_dispose(NULL);
+	gitrepo_commit_dispose(NULL);
 
-	cr_assert_eq(pipeline_repo_commit_info(repos, 9, "0123456789012345678901234567890123456789",
-					       &ci), SO_ENOTFOUND);
+	cr_assert_eq(gitrepo_commit_info(repos, 9, "0123456789012345678901234567890123456789", &ci),
+		     SO_ENOTFOUND);
 	cr_assert_null(ci.message);
-	cr_assert_eq(pipeline_repo_commit_info(repos, 404, sha, &ci), SO_ENOTFOUND);
+	cr_assert_eq(gitrepo_commit_info(repos, 404, sha, &ci), SO_ENOTFOUND);
 	free(sha);
 }
