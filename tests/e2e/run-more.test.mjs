@@ -17,11 +17,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { startServer, git, tempDir, authUrl, linkChatAccount, Browser, signIn } from './harness.mjs';
+import { startServer, git, tempDir, authUrl, Browser, signIn } from './harness.mjs';
 import { FakeMattermost, newId } from './fakemattermost.mjs';
+import { ok, pushFiles, runScene, CREATED_RE } from './runkit.mjs';
 
 let srv;
 let recv;
@@ -89,66 +90,15 @@ after(async () => {
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
-// ---- helpers (the linking flow of run.test.mjs) ----
-
-function ok(r, what) {
-  assert.equal(r.status, 0, `${what} failed:\n${r.stderr}${r.stdout}`);
-  return r;
-}
-
-async function newUser(s, prefix = 'user') {
-  const username = uniq(prefix);
-  const password = `${username}-pw-12345`;
-  const r = await s.api('POST', '/api/v4/users', {
-    token: s.adminToken,
-    json: { username, email: `${username}@example.com`, name: `User ${username}`, password },
-  });
-  assert.equal(r.status, 201, r.text);
-  return { id: r.json.id, username, password, name: `User ${username}` };
-}
-
-async function link(s, mm, cu, u) {
-  await linkChatAccount(s.url, mm, cu, u);
-}
+// ---- helpers (runkit.mjs: users, the scene, the created reply) ----
 
 // A project with the integration on, `files` pushed in one commit (none:
 // an empty repository), and a chat user linked to the owner.
-async function setup(s, { files, commit = {}, slack = false } = {}) {
-  const owner = await newUser(s, 'owner');
-  const ownerToken = s.createToken(owner.username);
-  const pr = await s.api('POST', '/api/v4/projects', { token: ownerToken, json: { name: uniq('proj') } });
-  assert.equal(pr.status, 201, pr.text);
-  const project = pr.json;
-  const mmToken = newId();
-  const r = await s.api('PUT', `/api/v4/projects/${project.id}/integrations/mattermost-slash-commands`,
-    { token: ownerToken, json: { token: mmToken } });
-  assert.equal(r.status, 200, r.text);
-  const mm = new FakeMattermost({
-    url: `${s.url}/api/v4/projects/${project.id}/integrations/mattermost_slash_commands/trigger`,
-    token: mmToken, team: { id: newId(), domain: uniq('team') },
-    responseUrl: (id) => (slack ? recv.slackUrl(id) : recv.hookUrl(id)),
-  });
-  if (files) {
-    const work = tempDir('slashops-runmore-e2e-');
-    cleanup.push(work);
-    ok(git(['init', '-q', '-b', 'main', work]), 'git init');
-    for (const [name, content] of Object.entries(files)) {
-      mkdirSync(join(work, name, '..'), { recursive: true });
-      writeFileSync(join(work, name), content);
-    }
-    ok(git(['add', '-A'], { cwd: work }), 'git add');
-    ok(git(['commit', '-q', '--cleanup=verbatim', '-m', commit.message ?? 'seed'],
-      { cwd: work, env: commit.env ?? {} }), 'git commit');
-    ok(git(['push', '-q', authUrl(`${s.url}/${project.path_with_namespace}.git`, owner.username, owner.password), 'main'],
-      { cwd: work }), 'git push');
-  }
-  const cu = { id: newId(), username: uniq('chat') };
-  await link(s, mm, cu, owner);
-  return { owner, ownerToken, project, mm, cu };
-}
-
-const CREATED_RE = (s, project) =>
-  new RegExp(`^Your ChatOps job <${s.url.replace(/[.]/g, '\\.')}/${project.path_with_namespace}/-/jobs/(\\d+)\\|#(\\d+)> has been created!$`);
+const setup = (s, { files, commit = {}, slack = false } = {}) => runScene(s, {
+  uniq, files, cleanup, workPrefix: 'slashops-runmore-e2e-',
+  commit: { verbatim: true, ...commit },
+  responseUrl: (id) => (slack ? recv.slackUrl(id) : recv.hookUrl(id)),
+});
 
 async function runJob(ctx, text, s = srv) {
   const r = await ctx.mm.run(text, { user: ctx.cu });
@@ -578,17 +528,6 @@ late:
 
 // ---- the loaded CI file is kept per thread only when it asked the repository nothing ----
 
-function pushFiles(s, ctx, project, work, files, message) {
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(work, name, '..'), { recursive: true });
-    writeFileSync(join(work, name), content);
-  }
-  ok(git(['add', '-A'], { cwd: work }), 'git add');
-  ok(git(['commit', '-q', '-m', message], { cwd: work }), 'git commit');
-  ok(git(['push', '-q', authUrl(`${s.url}/${project.path_with_namespace}.git`, ctx.owner.username, ctx.owner.password), 'main'],
-    { cwd: work }), 'git push');
-}
-
 const echoJob = (word) => `hello:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "chat"\n  script:\n    - echo "said-${word}"\n`;
 
 async function saidBy(ctx) {
@@ -606,7 +545,7 @@ test('a repeated run on the same commit reuses the loaded CI file; a push, or a 
   const work = tempDir('slashops-runmore-e2e-');
   cleanup.push(work);
   ok(git(['clone', '-q', authUrl(`${srv.url}/${ctx.project.path_with_namespace}.git`, ctx.owner.username, ctx.owner.password), work]), 'git clone');
-  pushFiles(srv, ctx, ctx.project, work, { '.gitlab-ci.yml': echoJob('v2') }, 'v2');
+  pushFiles(srv, ctx.project, ctx.owner, work, { '.gitlab-ci.yml': echoJob('v2') }, { message: 'v2' });
   assert.deepEqual(await saidBy(ctx), ['said-v2'], 'a new commit is a new file');
 
   // include:project: the including project's commit stays, the included file changes.
@@ -616,12 +555,11 @@ test('a repeated run on the same commit reuses the loaded CI file; a push, or a 
   const swork = tempDir('slashops-runmore-e2e-');
   cleanup.push(swork);
   ok(git(['init', '-q', '-b', 'main', swork]), 'git init');
-  pushFiles(srv, ctx, shared, swork, { 'ci/hello.yml': echoJob('v3') }, 'v3');
-  pushFiles(srv, ctx, ctx.project, work,
-    { '.gitlab-ci.yml': `include:\n  - project: ${shared.path_with_namespace}\n    file: ci/hello.yml\n` }, 'include');
+  pushFiles(srv, shared, ctx.owner, swork, { 'ci/hello.yml': echoJob('v3') }, { message: 'v3' });
+  pushFiles(srv, ctx.project, ctx.owner, work, { '.gitlab-ci.yml': `include:\n  - project: ${shared.path_with_namespace}\n    file: ci/hello.yml\n` }, { message: 'include' });
   // Several runs, so that every HTTP thread (each keeps its own) has seen the file.
   for (let i = 0; i < 4; i++) assert.deepEqual(await saidBy(ctx), ['said-v3']);
-  pushFiles(srv, ctx, shared, swork, { 'ci/hello.yml': echoJob('v4') }, 'v4');
+  pushFiles(srv, shared, ctx.owner, swork, { 'ci/hello.yml': echoJob('v4') }, { message: 'v4' });
   for (let i = 0; i < 4; i++)
     assert.deepEqual(await saidBy(ctx), ['said-v4'], 'the included file is read again at every run');
 });

@@ -11,11 +11,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { startServer, git, tempDir, authUrl, linkChatAccount } from './harness.mjs';
-import { FakeMattermost, newId, responseReceiver } from './fakemattermost.mjs';
+import { startServer, git, tempDir } from './harness.mjs';
+import { FakeMattermost, responseReceiver } from './fakemattermost.mjs';
+import { ok, runScene, CREATED_RE } from './runkit.mjs';
 
 let srv;
 let recv;
@@ -42,27 +43,7 @@ after(async () => {
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
-// ---- helpers (the linking flow is the one chat.test.mjs uses) ----
-
-function ok(r, what) {
-  assert.equal(r.status, 0, `${what} failed:\n${r.stderr}${r.stdout}`);
-  return r;
-}
-
-async function newUser(s, prefix = 'user') {
-  const username = uniq(prefix);
-  const password = `${username}-pw-12345`;
-  const r = await s.api('POST', '/api/v4/users', {
-    token: s.adminToken,
-    json: { username, email: `${username}@example.com`, name: `User ${username}`, password },
-  });
-  assert.equal(r.status, 201, r.text);
-  return { id: r.json.id, username, password, name: `User ${username}` };
-}
-
-async function link(s, mm, cu, u) {
-  await linkChatAccount(s.url, mm, cu, u);
-}
+// ---- helpers (runkit.mjs: users, the scene, the created reply) ----
 
 const DEMO_CI = readFileSync(new URL('../../examples/demo/.gitlab-ci.yml', import.meta.url), 'utf8');
 
@@ -135,40 +116,11 @@ const FILES = {
 };
 
 // A project with the integration on, the CI file pushed, and a chat user
-// linked to a Developer-or-better slashops user.
-async function setup(s = srv, { files = FILES, responseUrl } = {}) {
-  const owner = await newUser(s, 'owner');
-  const ownerToken = s.createToken(owner.username);
-  const pr = await s.api('POST', '/api/v4/projects', { token: ownerToken, json: { name: uniq('proj') } });
-  assert.equal(pr.status, 201, pr.text);
-  const project = pr.json;
-  const mmToken = newId();
-  const r = await s.api('PUT', `/api/v4/projects/${project.id}/integrations/mattermost-slash-commands`,
-    { token: ownerToken, json: { token: mmToken } });
-  assert.equal(r.status, 200, r.text);
-  const mm = new FakeMattermost({
-    url: `${s.url}/api/v4/projects/${project.id}/integrations/mattermost_slash_commands/trigger`,
-    token: mmToken, team: { id: newId(), domain: uniq('team') },
-    responseUrl: responseUrl ?? ((id) => recv.hookUrl(id)),
-  });
-  const work = tempDir('slashops-run-e2e-');
-  cleanup.push(work);
-  ok(git(['init', '-q', '-b', 'main', work]), 'git init');
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(work, name, '..'), { recursive: true });
-    writeFileSync(join(work, name), content);
-  }
-  ok(git(['add', '-A'], { cwd: work }), 'git add');
-  ok(git(['commit', '-q', '-m', 'seed'], { cwd: work }), 'git commit');
-  ok(git(['push', '-q', authUrl(`${s.url}/${project.path_with_namespace}.git`, owner.username, owner.password), 'main'],
-    { cwd: work }), 'git push');
-  const cu = { id: newId(), username: uniq('chat') };
-  await link(s, mm, cu, owner);
-  return { owner, ownerToken, project, mm, cu, work };
-}
-
-const CREATED_RE = (s, project) =>
-  new RegExp(`^Your ChatOps job <${s.url.replace(/[.]/g, '\\.')}/${project.path_with_namespace}/-/jobs/(\\d+)\\|#(\\d+)> has been created!$`);
+// linked to the owner.
+const setup = (s = srv, { files = FILES, responseUrl } = {}) => runScene(s, {
+  uniq, files, cleanup, workPrefix: 'slashops-run-e2e-',
+  responseUrl: responseUrl ?? ((id) => recv.hookUrl(id)),
+});
 
 // Runs the command, checks the immediate reply, returns {jobId, hookId}.
 async function runJob(ctx, text, s = srv) {
